@@ -1,0 +1,3 @@
+module github.com/nango-go/nango
+
+go 1.26.8
