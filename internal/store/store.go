@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/nango-go/nango/internal/secret"
 )
 
 // Sentinel errors. Drivers wrap them with %w; callers test with errors.Is.
@@ -18,8 +20,9 @@ var (
 	// right now; the request may succeed later.
 	ErrUnavailable = errors.New("store: database unavailable")
 	// ErrUndecryptable: a stored secret could not be opened (unknown key id,
-	// wrong key, or tampered/moved ciphertext).
-	ErrUndecryptable = errors.New("store: stored secret cannot be decrypted")
+	// wrong key, or tampered/moved ciphertext). It is secret.ErrUndecryptable,
+	// so the keyring's errors match it too.
+	ErrUndecryptable = secret.ErrUndecryptable
 )
 
 // Store is the persistence contract. Every method is safe for concurrent use
@@ -145,7 +148,8 @@ type Store interface {
 // safe for concurrent use. The associated data ad binds a ciphertext to its
 // place (see AD); opening it with other ad fails.
 type Sealer interface {
-	// Seal returns the value to store and the id of the key used. With
+	// Seal returns the value to store and the id of the key used. The stored
+	// value is text safe for a TEXT column (the keyring writes base64). With
 	// encryption off it returns plaintext unchanged and keyID "".
 	Seal(plaintext, ad []byte) (stored []byte, keyID string, err error)
 	// Open reverses Seal. keyID "" means stored is plaintext. An unknown key
