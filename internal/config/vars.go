@@ -1,0 +1,319 @@
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nango-go/nango/internal/secret"
+)
+
+// variable declares one environment variable.
+type variable struct {
+	Name    string
+	Group   string
+	Default string // as text; "" = unset
+	// Secret variables accept a NAME_FILE twin and are masked in dumps.
+	Secret bool
+	Doc    string
+	// apply parses val (the default when set is false) into c.
+	apply func(c *Config, val string, set bool) error
+}
+
+// vars is the table of every variable the server reads, in documentation
+// order. Add new variables here; the dump and docs follow.
+var vars = []*variable{
+	// Server.
+	{Name: "NANGO_SERVER_URL", Group: "Server", Default: "http://localhost:<port>",
+		Doc: "Public base URL of the server (used for the callback URL and shown in the dashboard).",
+		apply: func(c *Config, v string, set bool) error {
+			if !set {
+				return nil // derived from the port in finish
+			}
+			u, err := parseHTTPURL(v)
+			c.ServerURL = u
+			return err
+		}},
+	{Name: "SERVER_PORT", Group: "Server", Default: "",
+		Doc: "Port to listen on. Falls back to PORT, then 3003.",
+		apply: func(c *Config, v string, set bool) error {
+			if !set {
+				return nil
+			}
+			p, err := parsePort(v)
+			c.Port = p
+			return err
+		}},
+	{Name: "PORT", Group: "Server", Default: "",
+		Doc: "Port to listen on when SERVER_PORT is unset (Heroku, Render).",
+		apply: func(c *Config, v string, set bool) error {
+			if !set || c.Port != 0 {
+				return nil
+			}
+			p, err := parsePort(v)
+			c.Port = p
+			return err
+		}},
+	{Name: "NANGO_CALLBACK_URL", Group: "Server", Default: "<NANGO_SERVER_URL>/oauth/callback",
+		Doc: "OAuth redirect URI to register with providers.",
+		apply: func(c *Config, v string, set bool) error {
+			if !set {
+				return nil
+			}
+			u, err := parseHTTPURL(v)
+			c.CallbackURL = u
+			return err
+		}},
+	{Name: "NANGO_DATA_DIR", Group: "Server", Default: "./nango-data",
+		Doc: "Directory of the embedded SQLite database (used when no PostgreSQL is configured).",
+		apply: func(c *Config, v string, _ bool) error {
+			if strings.TrimSpace(v) == "" {
+				return errors.New("must not be empty")
+			}
+			c.DataDir = v
+			return nil
+		}},
+	{Name: "NANGO_PROVIDERS_FILE", Group: "Server", Default: "",
+		Doc: "Extra provider-templates YAML file (providers.yaml schema) whose templates are added to, or replace, the built-in ones.",
+		apply: func(c *Config, v string, _ bool) error { c.ProvidersFile = v; return nil }},
+	{Name: "NANGO_OAUTH_STATE_TTL", Group: "Server", Default: "15m",
+		Doc: "How long an OAuth flow may take between /oauth/connect and the callback (Go duration).",
+		apply: func(c *Config, v string, _ bool) error {
+			d, err := parseDuration(v, time.Minute, 24*time.Hour)
+			c.OAuthStateTTL = d
+			return err
+		}},
+	{Name: "NANGO_SHUTDOWN_TIMEOUT", Group: "Server", Default: "30s",
+		Doc: "How long in-flight requests may finish after SIGTERM/SIGINT (Go duration).",
+		apply: func(c *Config, v string, _ bool) error {
+			d, err := parseDuration(v, 0, time.Hour)
+			c.ShutdownTimeout = d
+			return err
+		}},
+
+	// Database.
+	{Name: "NANGO_DATABASE_URL", Group: "Database", Secret: true,
+		Doc: "PostgreSQL connection URL. When set, the NANGO_DB_HOST/PORT/USER/PASSWORD/NAME/SSL fields are ignored."},
+	{Name: "DATABASE_URL", Group: "Database", Secret: true,
+		Doc: "Heroku's PostgreSQL URL, used when NANGO_DATABASE_URL is unset (sslmode=no-verify is understood)."},
+	{Name: "NANGO_DB_HOST", Group: "Database",
+		Doc: "PostgreSQL host. Setting it selects PostgreSQL instead of the embedded SQLite database."},
+	{Name: "NANGO_DB_PORT", Group: "Database", Default: "5432", Doc: "PostgreSQL port.",
+		apply: func(_ *Config, v string, _ bool) error { _, err := parsePort(v); return err }},
+	{Name: "NANGO_DB_USER", Group: "Database", Default: "nango", Doc: "PostgreSQL user."},
+	{Name: "NANGO_DB_PASSWORD", Group: "Database", Default: "nango", Secret: true, Doc: "PostgreSQL password."},
+	{Name: "NANGO_DB_NAME", Group: "Database", Default: "nango", Doc: "PostgreSQL database name."},
+	{Name: "NANGO_DB_SSL", Group: "Database", Default: "false",
+		Doc: "true: connect to PostgreSQL over TLS (without certificate verification, like the reference); false: plain TCP.",
+		apply: func(_ *Config, v string, _ bool) error { _, err := parseBool(v); return err }},
+	{Name: "NANGO_DB_POOL_MIN", Group: "Database", Default: "2", Doc: "Minimum PostgreSQL pool connections per instance.",
+		apply: func(c *Config, v string, _ bool) error {
+			n, err := parseInt(v, 0, 1000)
+			c.DB.PoolMin = n
+			return err
+		}},
+	{Name: "NANGO_DB_POOL_MAX", Group: "Database", Default: "7", Doc: "Maximum PostgreSQL pool connections per instance.",
+		apply: func(c *Config, v string, _ bool) error {
+			n, err := parseInt(v, 1, 1000)
+			c.DB.PoolMax = n
+			return err
+		}},
+	{Name: "NANGO_DB_SCHEMA", Group: "Database", Default: "public", Doc: "PostgreSQL schema holding nango-go's tables (created if missing).",
+		apply: func(c *Config, v string, _ bool) error {
+			if !validIdent(v) {
+				return fmt.Errorf("%q is not a plain SQL identifier (letters, digits, _)", v)
+			}
+			c.DB.Schema = v
+			return nil
+		}},
+
+	// Security.
+	{Name: "NANGO_SECRET_KEY", Group: "Security", Secret: true,
+		Doc: "Secret key guarding the API (Basic `<key>:` or Bearer `<key>`). Unset leaves the API open (a warning is logged).",
+		apply: func(c *Config, v string, _ bool) error { c.SecretKey = secret.String(v); return nil }},
+	{Name: "NANGO_DASHBOARD_USERNAME", Group: "Security", Secret: true,
+		Doc: "Dashboard Basic-auth user name (set together with the password). Unset leaves the dashboard open.",
+		apply: func(c *Config, v string, _ bool) error { c.DashboardUsername = v; return nil }},
+	{Name: "NANGO_DASHBOARD_PASSWORD", Group: "Security", Secret: true,
+		Doc: "Dashboard Basic-auth password.",
+		apply: func(c *Config, v string, _ bool) error { c.DashboardPassword = secret.String(v); return nil }},
+	{Name: "NANGO_ENCRYPTION_KEY", Group: "Security", Secret: true,
+		Doc: "Base64 of 32 random bytes (`openssl rand -base64 32`): encrypts tokens and client secrets at rest with AES-256-GCM.",
+		apply: func(c *Config, v string, _ bool) error {
+			if v == "" {
+				return nil
+			}
+			if err := checkKey(v); err != nil {
+				return err
+			}
+			c.EncryptionKey = secret.String(v)
+			return nil
+		}},
+	{Name: "NANGO_ENCRYPTION_PREVIOUS_KEYS", Group: "Security", Secret: true,
+		Doc: "Comma-separated older encryption keys, still accepted for reading while rows are re-encrypted with the current key.",
+		apply: func(c *Config, v string, _ bool) error {
+			if strings.TrimSpace(v) == "" {
+				return nil
+			}
+			for i, k := range strings.Split(v, ",") {
+				k = strings.TrimSpace(k)
+				if err := checkKey(k); err != nil {
+					return fmt.Errorf("key %d: %v", i+1, err)
+				}
+				c.EncryptionPreviousKeys = append(c.EncryptionPreviousKeys, secret.String(k))
+			}
+			return nil
+		}},
+	{Name: "NANGO_HMAC_ENABLED", Group: "Security", Default: "false",
+		Doc: "true: /oauth/connect requires an `hmac` digest of `<providerConfigKey>:<connectionId>`.",
+		apply: func(c *Config, v string, _ bool) error {
+			b, err := parseBool(v)
+			c.HMAC.Enabled = b
+			return err
+		}},
+	{Name: "NANGO_HMAC_KEY", Group: "Security", Secret: true, Doc: "HMAC key (required when HMAC is enabled).",
+		apply: func(c *Config, v string, _ bool) error { c.HMAC.Key = secret.String(v); return nil }},
+	{Name: "NANGO_HMAC_ALGORITHM", Group: "Security", Default: "sha256",
+		Doc: "HMAC hash: sha1, sha224, sha256, sha384, sha512, sha512-224, sha512-256, md5.",
+		apply: func(c *Config, v string, _ bool) error {
+			v = strings.ToLower(strings.TrimSpace(v))
+			if _, ok := HMACAlgorithms[v]; !ok {
+				return fmt.Errorf("%q is not a supported hash (use sha256, sha512, sha1, ...)", v)
+			}
+			c.HMAC.Algorithm = v
+			return nil
+		}},
+
+	// Operations.
+	{Name: "LOG_LEVEL", Group: "Operations", Default: "info",
+		Doc: "debug, info, warn or error (the reference's syslog names verbose/http/silly/warning are accepted).",
+		apply: func(c *Config, v string, _ bool) error {
+			l, err := parseLevel(v)
+			c.LogLevel = l
+			return err
+		}},
+	{Name: "LOG_FORMAT", Group: "Operations", Default: "text", Doc: "text or json.",
+		apply: func(c *Config, v string, _ bool) error {
+			v = strings.ToLower(strings.TrimSpace(v))
+			if v != "text" && v != "json" {
+				return fmt.Errorf("%q is not text or json", v)
+			}
+			c.LogFormat = v
+			return nil
+		}},
+	{Name: "TELEMETRY", Group: "Operations", Default: "true",
+		Doc: "false turns anonymous usage telemetry off completely.",
+		apply: func(c *Config, v string, _ bool) error {
+			b, err := parseBool(v)
+			c.Telemetry = b
+			return err
+		}},
+	{Name: "NANGO_TELEMETRY_ENDPOINT", Group: "Operations", Default: "https://telemetry.nango-go.dev/v1/events",
+		Doc: "Where telemetry events are sent.",
+		apply: func(c *Config, v string, _ bool) error {
+			u, err := parseHTTPURL(v)
+			c.TelemetryEndpoint = u
+			return err
+		}},
+}
+
+// HMACAlgorithms lists the accepted NANGO_HMAC_ALGORITHM names.
+var HMACAlgorithms = map[string]struct{}{
+	"sha1": {}, "sha224": {}, "sha256": {}, "sha384": {}, "sha512": {},
+	"sha512-224": {}, "sha512-256": {}, "md5": {},
+}
+
+func parsePort(v string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a port number", v)
+	}
+	if n < 1 || n > 65535 {
+		return 0, fmt.Errorf("%d is not a port number (1-65535)", n)
+	}
+	return n, nil
+}
+
+func parseInt(v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a whole number", v)
+	}
+	if n < lo || n > hi {
+		return 0, fmt.Errorf("%d is out of range (%d-%d)", n, lo, hi)
+	}
+	return n, nil
+}
+
+func parseBool(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "1", "yes", "on":
+		return true, nil
+	case "false", "0", "no", "off", "":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", v)
+}
+
+func parseDuration(v string, lo, hi time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (examples: 30s, 15m, 1h)", v)
+	}
+	if d < lo || d > hi {
+		return 0, fmt.Errorf("%s is out of range (%s-%s)", d, lo, hi)
+	}
+	return d, nil
+}
+
+func parseHTTPURL(v string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(v))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%q is not an absolute http(s) URL", v)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+func parseLevel(v string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "debug", "verbose", "silly", "trace":
+		return slog.LevelDebug, nil
+	case "info", "http", "":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("%q is not debug, info, warn or error", v)
+}
+
+// checkKey validates an encryption key without ever quoting it.
+func checkKey(v string) error {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+	if err != nil {
+		return errors.New("not valid base64 (generate one with: openssl rand -base64 32)")
+	}
+	if len(b) != 32 {
+		return fmt.Errorf("decodes to %d bytes; it must be base64 of exactly 32 bytes (openssl rand -base64 32)", len(b))
+	}
+	return nil
+}
+
+func validIdent(s string) bool {
+	if s == "" || len(s) > 63 {
+		return false
+	}
+	for i, c := range s {
+		if c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}
