@@ -79,7 +79,7 @@ var vars = []*variable{
 			return nil
 		}},
 	{Name: "NANGO_PROVIDERS_FILE", Group: "Server", Default: "",
-		Doc: "Extra provider-templates YAML file (providers.yaml schema) whose templates are added to, or replace, the built-in ones.",
+		Doc:   "Extra provider-templates YAML file (providers.yaml schema) whose templates are added to, or replace, the built-in ones.",
 		apply: func(c *Config, v string, _ bool) error { c.ProvidersFile = v; return nil }},
 	{Name: "NANGO_OAUTH_STATE_TTL", Group: "Server", Default: "15m",
 		Doc: "How long an OAuth flow may take between /oauth/connect and the callback (Go duration).",
@@ -109,7 +109,7 @@ var vars = []*variable{
 	{Name: "NANGO_DB_PASSWORD", Group: "Database", Default: "nango", Secret: true, Doc: "PostgreSQL password."},
 	{Name: "NANGO_DB_NAME", Group: "Database", Default: "nango", Doc: "PostgreSQL database name."},
 	{Name: "NANGO_DB_SSL", Group: "Database", Default: "false",
-		Doc: "true: connect to PostgreSQL over TLS (without certificate verification, like the reference); false: plain TCP.",
+		Doc:   "true: connect to PostgreSQL over TLS (without certificate verification, like the reference); false: plain TCP.",
 		apply: func(_ *Config, v string, _ bool) error { _, err := parseBool(v); return err }},
 	{Name: "NANGO_DB_POOL_MIN", Group: "Database", Default: "2", Doc: "Minimum PostgreSQL pool connections per instance.",
 		apply: func(c *Config, v string, _ bool) error {
@@ -134,13 +134,13 @@ var vars = []*variable{
 
 	// Security.
 	{Name: "NANGO_SECRET_KEY", Group: "Security", Secret: true,
-		Doc: "Secret key guarding the API (Basic `<key>:` or Bearer `<key>`). Unset leaves the API open (a warning is logged).",
+		Doc:   "Secret key guarding the API (Basic `<key>:` or Bearer `<key>`). Unset leaves the API open (a warning is logged).",
 		apply: func(c *Config, v string, _ bool) error { c.SecretKey = secret.String(v); return nil }},
 	{Name: "NANGO_DASHBOARD_USERNAME", Group: "Security", Secret: true,
-		Doc: "Dashboard Basic-auth user name (set together with the password). Unset leaves the dashboard open.",
+		Doc:   "Dashboard Basic-auth user name (set together with the password). Unset leaves the dashboard open.",
 		apply: func(c *Config, v string, _ bool) error { c.DashboardUsername = v; return nil }},
 	{Name: "NANGO_DASHBOARD_PASSWORD", Group: "Security", Secret: true,
-		Doc: "Dashboard Basic-auth password.",
+		Doc:   "Dashboard Basic-auth password.",
 		apply: func(c *Config, v string, _ bool) error { c.DashboardPassword = secret.String(v); return nil }},
 	{Name: "NANGO_ENCRYPTION_KEY", Group: "Security", Secret: true,
 		Doc: "Base64 of 32 random bytes (`openssl rand -base64 32`): encrypts tokens and client secrets at rest with AES-256-GCM.",
