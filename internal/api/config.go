@@ -1,0 +1,220 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/nango-go/nango/internal/httpx"
+	"github.com/nango-go/nango/internal/secret"
+	"github.com/nango-go/nango/internal/store"
+)
+
+// configJSON is the seed-era full shape of an integration (SPEC §1.7, Part A
+// "GET /config ... including the client secret").
+type configJSON struct {
+	ID                int64  `json:"id"`
+	CreatedAt         string `json:"created_at"`
+	UpdatedAt         string `json:"updated_at"`
+	UniqueKey         string `json:"unique_key"`
+	Provider          string `json:"provider"`
+	OAuthClientID     string `json:"oauth_client_id"`
+	OAuthClientSecret string `json:"oauth_client_secret"`
+	OAuthScopes       string `json:"oauth_scopes"`
+	AccountID         int    `json:"account_id"`
+}
+
+func toConfigJSON(in store.Integration) configJSON {
+	return configJSON{
+		ID:                in.ID,
+		CreatedAt:         store.FormatTime(in.CreatedAt),
+		UpdatedAt:         store.FormatTime(in.UpdatedAt),
+		UniqueKey:         in.Key,
+		Provider:          in.Provider,
+		OAuthClientID:     in.ClientID,
+		OAuthClientSecret: in.ClientSecret.Reveal(),
+		OAuthScopes:       in.Scopes,
+	}
+}
+
+func (a *API) listConfigs(w http.ResponseWriter, r *http.Request) {
+	list, err := a.d.Store.ListIntegrations(r.Context())
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	out := make([]configJSON, 0, len(list))
+	for _, in := range list {
+		out = append(out, toConfigJSON(in.Integration))
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"configs": out})
+}
+
+func (a *API) getConfig(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if e := CheckKey("provider_config_key", key); e != nil {
+		httpx.WriteError(w, r, e)
+		return
+	}
+	in, err := a.d.Store.GetIntegration(r.Context(), key)
+	if errors.Is(err, store.ErrNotFound) {
+		httpx.WriteError(w, r, httpx.E("unknown_provider_config"))
+		return
+	}
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"config": toConfigJSON(in)})
+}
+
+// Scopes is oauth_scopes in a request: a comma- or space-separated string
+// (the reference's form) or an array of strings.
+type Scopes struct {
+	Set   bool
+	Value string
+}
+
+// UnmarshalJSON accepts a string, an array of strings or null.
+func (s *Scopes) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	var str string
+	if err := json.Unmarshal(b, &str); err == nil {
+		s.Set, s.Value = true, str
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return &json.UnmarshalTypeError{Value: "non-string", Type: stringType, Field: "oauth_scopes"}
+	}
+	s.Set, s.Value = true, strings.Join(list, ",")
+	return nil
+}
+
+// NormalizeScopes turns every space into a comma and drops empty items, as
+// the reference does on create: "a b,,c" → "a,b,c".
+func NormalizeScopes(s string) string {
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+	return strings.Join(parts, ",")
+}
+
+type configBody struct {
+	ProviderConfigKey string `json:"provider_config_key"`
+	Provider          string `json:"provider"`
+	OAuthClientID     string `json:"oauth_client_id"`
+	OAuthClientSecret string `json:"oauth_client_secret"`
+	OAuthScopes       Scopes `json:"oauth_scopes"`
+}
+
+// validate checks the body in the reference's order.
+func (a *API) validate(b *configBody) *httpx.Error {
+	if b.ProviderConfigKey == "" {
+		return httpx.E("missing_provider_config")
+	}
+	if e := CheckKey("provider_config_key", b.ProviderConfigKey); e != nil {
+		return e
+	}
+	if b.Provider == "" {
+		return httpx.E("missing_provider_template")
+	}
+	mode, ok := a.d.Templates(b.Provider)
+	if !ok {
+		return httpx.E("unknown_provider_template")
+	}
+	// API-key and Basic integrations have no OAuth client.
+	needsClient := mode == store.OAuth2 || mode == store.OAuth1 || mode == store.OAuth2CC
+	if needsClient && b.OAuthClientID == "" {
+		return httpx.E("missing_client_id")
+	}
+	if needsClient && b.OAuthClientSecret == "" {
+		return httpx.E("missing_client_secret")
+	}
+	for name, v := range map[string]string{"oauth_client_id": b.OAuthClientID, "oauth_client_secret": b.OAuthClientSecret, "oauth_scopes": b.OAuthScopes.Value} {
+		if len(v) > 16*1024 {
+			return httpx.Ef("invalid_body", "Field '%s' is longer than 16384 bytes.", name)
+		}
+	}
+	return nil
+}
+
+func (a *API) createConfig(w http.ResponseWriter, r *http.Request) {
+	var b configBody
+	if e := httpx.DecodeJSON(w, r, &b, 0); e != nil {
+		httpx.WriteError(w, r, e)
+		return
+	}
+	if e := a.validate(&b); e != nil {
+		httpx.WriteError(w, r, e)
+		return
+	}
+	in := store.Integration{
+		Key:          b.ProviderConfigKey,
+		Provider:     b.Provider,
+		ClientID:     b.OAuthClientID,
+		ClientSecret: secret.String(b.OAuthClientSecret),
+		Scopes:       NormalizeScopes(b.OAuthScopes.Value), // absent = "" (Part A)
+	}
+	err := a.d.Store.CreateIntegration(r.Context(), &in)
+	if errors.Is(err, store.ErrConflict) {
+		httpx.WriteError(w, r, httpx.E("duplicate_provider_config"))
+		return
+	}
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.Logger(r.Context()).Info("integration created", "provider_config_key", in.Key, "provider", in.Provider)
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"config_id": in.ID})
+}
+
+func (a *API) updateConfig(w http.ResponseWriter, r *http.Request) {
+	var b configBody
+	if e := httpx.DecodeJSON(w, r, &b, 0); e != nil {
+		httpx.WriteError(w, r, e)
+		return
+	}
+	if e := a.validate(&b); e != nil {
+		httpx.WriteError(w, r, e)
+		return
+	}
+	_, err := a.d.Store.UpdateIntegration(r.Context(), b.ProviderConfigKey, func(in *store.Integration) error {
+		in.Provider = b.Provider
+		in.ClientID = b.OAuthClientID
+		in.ClientSecret = secret.String(b.OAuthClientSecret)
+		if b.OAuthScopes.Set {
+			in.Scopes = NormalizeScopes(b.OAuthScopes.Value)
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		httpx.WriteError(w, r, httpx.E("unknown_provider_config"))
+		return
+	}
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.Logger(r.Context()).Info("integration updated", "provider_config_key", b.ProviderConfigKey)
+	httpx.WriteEmpty(w)
+}
+
+func (a *API) deleteConfig(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if e := CheckKey("provider_config_key", key); e != nil {
+		httpx.WriteError(w, r, e)
+		return
+	}
+	n, err := a.d.Store.DeleteIntegration(r.Context(), key)
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
+	httpx.Logger(r.Context()).Info("integration deleted", "provider_config_key", key, "connections_deleted", n)
+	httpx.WriteEmpty(w)
+}
+
+var stringType = reflect.TypeOf("")
