@@ -188,19 +188,9 @@ func (Plaintext) Open(stored []byte, keyID string, _ []byte) ([]byte, error) {
 func (Plaintext) CurrentKeyID() string { return "" }
 
 // UndecryptableError says why a stored secret could not be opened. It wraps
-// ErrUndecryptable and never contains the value.
-type UndecryptableError struct {
-	KeyID  string
-	Reason string
-}
-
-// Error describes the failure.
-func (e *UndecryptableError) Error() string {
-	return "stored secret (key id " + e.KeyID + ") cannot be decrypted: " + e.Reason
-}
-
-// Unwrap returns ErrUndecryptable.
-func (e *UndecryptableError) Unwrap() error { return ErrUndecryptable }
+// ErrUndecryptable and never contains the value. It is the keyring's type, so
+// errors.As matches errors from both the keyring and the drivers.
+type UndecryptableError = secret.UndecryptableError
 
 // AD returns the associated data binding a sealed value to its table, column
 // and row key parts, so that a ciphertext copied to another row or column
