@@ -3,7 +3,8 @@
 //
 // What it adds around oidc-provider:
 //   - interactions (login + consent) complete by redirects alone, as a fixed test user, so a browser
-//     popup flow needs no clicks; a client marked `deny` gets `error=access_denied` instead;
+//     popup flow needs no clicks; a client marked `deny` gets `error=access_denied` instead, and one
+//     marked `noCode` is sent back to its redirect URI with the state only (a broken provider);
 //   - refresh tokens on every code grant (no consent friction around offline_access), rotated on every
 //     refresh; presenting an already-rotated refresh token is rejected by oidc-provider (which then
 //     revokes the whole grant, as the OAuth security BCP recommends) and counted here as a reuse;
@@ -36,7 +37,8 @@ const DEFAULT_ACCOUNT = Object.freeze({ sub: 'e2e-user', email: 'e2e-user@exampl
  * @param {string} [opts.host='127.0.0.1']
  * @param {number} [opts.port=0] 0 = any free port
  * @param {Array<{clientId:string, clientSecret:string, redirectUris:string[], accessTokenTTL?:number,
- *   tokenEndpointAuthMethod?:'client_secret_post'|'client_secret_basic', deny?:boolean}>} opts.clients
+ *   tokenEndpointAuthMethod?:'client_secret_post'|'client_secret_basic', deny?:boolean, noCode?:boolean}>} opts.clients
+ *   deny: interactions end with error=access_denied; noCode: /auth redirects back with the state only
  * @param {number} [opts.accessTokenTTL=60] seconds, default for clients without their own
  * @param {number} [opts.refreshTokenTTL=1209600] seconds
  * @param {{sub:string,email?:string,name?:string}} [opts.account] the fixed test user
@@ -51,6 +53,8 @@ export async function startOAuthServer(opts = {}) {
   const clientTTL = new Map();
   const clientDeny = new Set();
   const clientAuthMethod = new Map();
+  const clientNoCode = new Set();
+  const clientRedirects = new Map();
 
   const clients = (opts.clients || []).map((c) => {
     if (!c.clientId || !c.clientSecret || !Array.isArray(c.redirectUris) || c.redirectUris.length === 0) {
@@ -58,6 +62,8 @@ export async function startOAuthServer(opts = {}) {
     }
     if (c.accessTokenTTL) clientTTL.set(c.clientId, c.accessTokenTTL);
     if (c.deny) clientDeny.add(c.clientId);
+    if (c.noCode) clientNoCode.add(c.clientId);
+    clientRedirects.set(c.clientId, new Set(c.redirectUris));
     clientAuthMethod.set(c.clientId, c.tokenEndpointAuthMethod || 'client_secret_post');
     return {
       client_id: c.clientId,
@@ -73,6 +79,7 @@ export async function startOAuthServer(opts = {}) {
   const emptyStats = () => ({ events: [], api: { accepted: 0, rejected: 0 }, interactions: { login: 0, consent: 0, denied: 0 } });
   let st = emptyStats();
   const rotated = new Set(); // refresh tokens already exchanged (consumed by rotation)
+  const issued = []; // every token response, for log scans (in-process only, never served over HTTP)
   let failNext = { count: 0, status: 503 };
 
   // --- the HTTP server; the provider needs the port for its issuer, so listen first ---------------
@@ -126,6 +133,8 @@ export async function startOAuthServer(opts = {}) {
     if (ctx.oidc.params.grant_type === 'refresh_token') rotated.add(ctx.oidc.params.refresh_token);
     const g = ctx.oidc.entities.Grant;
     const cid = ctx.oidc.client?.clientId;
+    const b = ctx.body || {};
+    issued.push({ clientId: cid, grantType: ctx.oidc.params.grant_type, accessToken: b.access_token, refreshToken: b.refresh_token, idToken: b.id_token });
     if (g && cid) {
       if (!grantIds.has(cid)) grantIds.set(cid, new Set());
       grantIds.get(cid).add(g.jti);
@@ -254,6 +263,19 @@ export async function startOAuthServer(opts = {}) {
     }
   }
 
+  // A misbehaving provider: answers the authorization request by redirecting back with the state
+  // only (neither code nor error).
+  async function handleNoCode(req, res, url) {
+    const redirect = url.searchParams.get('redirect_uri');
+    if (!clientRedirects.get(url.searchParams.get('client_id')).has(redirect)) {
+      return sendJSON(res, 400, { error: 'invalid_redirect_uri' });
+    }
+    const to = new URL(redirect);
+    if (url.searchParams.has('state')) to.searchParams.set('state', url.searchParams.get('state'));
+    res.writeHead(303, { Location: to.href });
+    res.end();
+  }
+
   // Reads the token request body itself (oidc-provider accepts a pre-read body) to count every
   // request by grant type, spot refresh-token reuse, and inject failures.
   async function handleToken(req, res) {
@@ -312,6 +334,7 @@ export async function startOAuthServer(opts = {}) {
     else if (url.pathname.startsWith('/api/')) p = handleApi(req, res, url);
     else if (url.pathname.startsWith('/__e2e/')) p = handleControl(req, res, url);
     else if (req.method === 'POST' && url.pathname === '/token') p = handleToken(req, res);
+    else if (url.pathname === '/auth' && clientNoCode.has(url.searchParams.get('client_id'))) p = handleNoCode(req, res, url);
     else return providerCallback(req, res);
     p.catch((err) => {
       log(`oauth-server: ${req.method} ${url.pathname}: ${err.stack || err}`);
@@ -357,6 +380,8 @@ export async function startOAuthServer(opts = {}) {
       return st.events.filter((e) => e.grantType === grantType && (!clientId || e.clientId === clientId)).length;
     },
     resetStats() { st = emptyStats(); },
+    /** Every token response issued so far ({clientId, grantType, accessToken, refreshToken, idToken}). */
+    issuedTokens(clientId) { return issued.filter((t) => !clientId || t.clientId === clientId).map((t) => ({ ...t })); },
     /** Sets the access-token TTL (seconds) for tokens issued from now on: one client's, or the default. */
     setAccessTokenTTL(seconds, clientId) {
       if (!Number.isFinite(seconds) || seconds <= 0) throw new Error(`oauth-server: bad accessTokenTTL ${seconds}`);

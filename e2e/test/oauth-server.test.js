@@ -276,3 +276,16 @@ test('CLI wrapper starts, serves discovery and stats, stops on SIGTERM', async (
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
 });
+
+test('a noCode client is sent back with the state only', async () => {
+  const srv = await startOAuthServer({ clients: [{ clientId: 'nc', clientSecret: 's', redirectUris: [REDIRECT], noCode: true }] });
+  try {
+    const q = await authorize(srv, { clientId: 'nc', state: 'only-state', jar: new CookieJar() });
+    assert.deepEqual(Object.fromEntries(q), { state: 'only-state' });
+    const u = new URL(srv.authorizationUrl);
+    u.search = new URLSearchParams({ client_id: 'nc', redirect_uri: 'http://evil.test/cb', state: 'x' }).toString();
+    assert.equal((await fetch(u, { redirect: 'manual' })).status, 400, 'unregistered redirect URIs are refused');
+  } finally {
+    await srv.close();
+  }
+});
