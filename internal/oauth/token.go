@@ -206,19 +206,28 @@ func parseExpiresAt(v any) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// maxLifetime is the longest token lifetime believed: providers write a
+// huge expires_in (2147483647) to mean "never", and some servers write
+// nanoseconds by mistake; either is treated as no expires_in.
+const maxLifetime = 10 * 365 * 24 * time.Hour
+
 // parseExpiresIn reads a lifetime: a positive number or numeric string
 // (fractions truncated, as parseInt does) in seconds, or milliseconds when
-// unit says so. 0 means unknown, as in the reference.
+// unit says so. 0 means unknown, as in the reference; so does a lifetime
+// over ten years.
 func parseExpiresIn(v any, unit string) (time.Duration, bool) {
 	f, ok := number(v)
-	if !ok || f < 1 || f > 1e13 {
+	if !ok || f < 1 {
 		return 0, false
 	}
-	n := int64(f)
+	unitDur := time.Second
 	if unit == provider.ExpiresInMilliseconds {
-		return time.Duration(n) * time.Millisecond, true
+		unitDur = time.Millisecond
 	}
-	return time.Duration(n) * time.Second, true
+	if f*float64(unitDur) > float64(maxLifetime) {
+		return 0, false
+	}
+	return time.Duration(int64(f)) * unitDur, true
 }
 
 // number reads a JSON number, a Go number or a numeric string.
