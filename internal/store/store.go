@@ -32,7 +32,7 @@ var (
 //
 // Secrets (integration client secrets, connection credentials, OAuth session
 // secrets) are sealed with the Sealer given at Open on every write and opened
-// on every read; listings never open them.
+// on every read; ListConnections never opens them.
 type Store interface {
 	// Migrate applies pending schema migrations. It is safe when several
 	// instances call it at once against one database: they serialise, and
@@ -51,7 +51,7 @@ type Store interface {
 	// GetIntegration returns the integration with that key, or ErrNotFound.
 	GetIntegration(ctx context.Context, key string) (Integration, error)
 	// ListIntegrations returns every integration with its connection count,
-	// newest first.
+	// newest first, client secrets opened (GET /config shows them).
 	ListIntegrations(ctx context.Context) ([]IntegrationSummary, error)
 	// UpdateIntegration reads the integration, calls fn on a copy inside a
 	// transaction that holds the row, and writes the result unless fn returns
