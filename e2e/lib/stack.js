@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Nango as NodeNango } from '@nangohq/node';
 import { launchBrowser } from './browser.js';
 import { startHarness } from './harness.js';
-import { freePort, randomId } from './http.js';
+import { CookieJar, followUntil, freePort, pkce, postForm, randomId } from './http.js';
 import { ensureBinary, routeMissing, startNango, usingPostgres } from './nango.js';
 import { startOAuthServer } from './oauth-server.js';
 
@@ -183,6 +183,27 @@ export async function startStack(o = {}) {
       let json;
       try { json = JSON.parse(text); } catch { json = undefined; }
       return { status: res.status, json, text, headers: res.headers, res };
+    },
+
+    /**
+     * tokensByHand gets a token response for a client straight from the provider: the code flow over
+     * plain HTTP (PKCE, redirect URI = instance 0's callback, never actually called).
+     */
+    async tokensByHand(clientId) {
+      const { verifier, challenge } = pkce();
+      const callback = `${nangos[0].url}/oauth/callback`;
+      const u = new URL(oauth.authorizationUrl);
+      u.search = new URLSearchParams({
+        response_type: 'code', client_id: clientId, redirect_uri: callback, scope: 'openid offline_access',
+        state: 'by-hand', code_challenge: challenge, code_challenge_method: 'S256',
+      }).toString();
+      const cb = await followUntil(u, callback, new CookieJar());
+      const tok = await postForm(oauth.tokenUrl, {
+        grant_type: 'authorization_code', code: cb.searchParams.get('code'), redirect_uri: callback,
+        code_verifier: verifier, client_id: clientId, client_secret: clientSecrets[clientId],
+      });
+      if (tok.status !== 200) throw new Error(`token exchange by hand failed: ${tok.status} ${tok.text}`);
+      return tok.json;
     },
 
     /** createIntegration POSTs /config for INTEGRATIONS[name]; returns the response. */

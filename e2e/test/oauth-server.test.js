@@ -259,10 +259,7 @@ describe('oauth-server', () => {
 test('CLI wrapper starts, serves discovery and stats, stops on SIGTERM', async () => {
   const child = spawn(process.execPath, [path.join(here, '..', 'bin', 'oauth-server.js'), '--ttl', '30', '--client', `cli-client:cli-secret:${REDIRECT}:basic,ttl=45`], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    const [line] = await Promise.race([
-      once(child.stdout, 'data'),
-      new Promise((_, rej) => setTimeout(() => rej(new Error('CLI did not print its URLs')), 10000)),
-    ]);
+    const [line] = await once(child.stdout, 'data', { signal: AbortSignal.timeout(10000) });
     const info = JSON.parse(line.toString());
     const disc = await (await fetch(`${info.issuer}/.well-known/openid-configuration`)).json();
     assert.equal(disc.issuer, info.issuer);

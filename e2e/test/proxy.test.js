@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CookieJar, followUntil, pkce, postForm } from '../lib/http.js';
 import { axiosError, startStack } from '../lib/stack.js';
 
 // The axios instance @nangohq/node uses: 0.16.0's proxy() ignores config.headers, so a request
@@ -44,29 +43,17 @@ describe('proxy through @nangohq/node@0.16.0', () => {
 
     if (f.import.ok) {
       // Tokens straight from the provider (code flow by hand), imported into nango.
-      const { verifier, challenge } = pkce();
-      const callback = `${s.nango.url}/oauth/callback`;
-      const u = new URL(s.oauth.authorizationUrl);
-      u.search = new URLSearchParams({
-        response_type: 'code', client_id: 'e2e-proxy', redirect_uri: callback, scope: 'openid offline_access',
-        state: 'proxy', code_challenge: challenge, code_challenge_method: 'S256',
-      }).toString();
-      const cb = await followUntil(u, callback, new CookieJar());
-      const tok = await postForm(s.oauth.tokenUrl, {
-        grant_type: 'authorization_code', code: cb.searchParams.get('code'), redirect_uri: callback,
-        code_verifier: verifier, client_id: 'e2e-proxy', client_secret: s.clientSecrets['e2e-proxy'],
-      });
-      if (tok.status !== 200) throw new Error(`token exchange failed: ${tok.text}`);
+      const tok = await s.tokensByHand('e2e-proxy');
       const imp = await s.api('POST', '/connection', {
         connection_id: connectionId,
         provider_config_key: key,
-        access_token: tok.json.access_token,
-        refresh_token: tok.json.refresh_token,
-        expires_in: tok.json.expires_in,
-        raw: tok.json,
+        access_token: tok.access_token,
+        refresh_token: tok.refresh_token,
+        expires_in: tok.expires_in,
+        raw: tok,
       });
       if (imp.status !== 201 && imp.status !== 200) throw new Error(`POST /connection import failed: ${imp.status} ${imp.text}`);
-      accessToken = tok.json.access_token;
+      accessToken = tok.access_token;
       how = 'import';
       return;
     }
