@@ -24,27 +24,6 @@ func (p *params) set(name, value string) {
 	*p = append(*p, param{name, value})
 }
 
-// del removes name.
-func (p *params) del(name string) {
-	out := (*p)[:0]
-	for _, x := range *p {
-		if x.name != name {
-			out = append(out, x)
-		}
-	}
-	*p = out
-}
-
-// get returns the value of name.
-func (p params) get(name string) (string, bool) {
-	for _, x := range p {
-		if x.name == name {
-			return x.value, true
-		}
-	}
-	return "", false
-}
-
 // encode joins name=value pairs with &, each escaped by esc.
 func (p params) encode(esc func(string) string) string {
 	var b strings.Builder

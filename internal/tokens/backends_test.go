@@ -1,0 +1,3 @@
+package tokens_test
+
+func backends() []backend { return []backend{sqliteBackend} }
