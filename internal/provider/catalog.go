@@ -558,8 +558,13 @@ func walkStrings(v any, fn func(string)) {
 	case string:
 		fn(x)
 	case map[string]any:
-		for _, y := range x {
-			walkStrings(y, fn)
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			walkStrings(x[k], fn)
 		}
 	case []any:
 		for _, y := range x {

@@ -562,3 +562,52 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestConcurrentLoad(t *testing.T) {
+	done := make(chan *Catalog)
+	for i := 0; i < 4; i++ {
+		go func() {
+			c, err := Load("", nil)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- c
+		}()
+	}
+	var first *Catalog
+	for i := 0; i < 4; i++ {
+		c := <-done
+		if c == nil {
+			continue
+		}
+		if first == nil {
+			first = c
+		}
+		if c.Len() != first.Len() {
+			t.Errorf("Len %d vs %d", c.Len(), first.Len())
+		}
+		if tp, ok := c.Get("github"); !ok || tp.AuthMode != OAuth2 {
+			t.Errorf("github: %v %v", tp, ok)
+		}
+	}
+}
+
+func TestTemplateHelpers(t *testing.T) {
+	c := mustLoad(t, "")
+	api := mustGet(t, c, "1password-scim")
+	if f, ok := api.CredentialField("apiKey"); !ok || !f.Secret || f.Type != "string" {
+		t.Errorf("apiKey field: %+v %v", f, ok)
+	}
+	if f, ok := api.ConnectionConfigField("domain"); !ok || f.Prefix != "https://" {
+		t.Errorf("domain field: %+v %v", f, ok)
+	}
+	if _, ok := api.ConnectionConfigField("nope"); ok {
+		t.Error("unknown field found")
+	}
+	if v, ok := api.Proxy.Headers.Get("authorization"); !ok || v != "Bearer ${apiKey}" {
+		t.Errorf("authorization header: %q %v", v, ok)
+	}
+	if _, ok := c.Get("no-such-provider"); ok {
+		t.Error("Get found an unknown template")
+	}
+}

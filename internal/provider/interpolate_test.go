@@ -239,7 +239,7 @@ func FuzzInterpolate(f *testing.F) {
 	v := Vars{
 		ConnectionConfig: map[string]any{"subdomain": "acme", "installation": map[string]any{"uuid": "u"}},
 		Credentials:      map[string]secret.String{"username": "u", "password": "p", "apiKey": "k"},
-		Now:              SampleTime,
+		Now:              SampleTime(),
 		Request:          &Request{Method: "GET", Host: "h", Path: "/p", RawQuery: "a=1"},
 	}
 	f.Fuzz(func(t *testing.T, s string) {

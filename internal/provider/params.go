@@ -95,8 +95,8 @@ func (t *Template) ConnectionConfigParams() []string {
 // sampleSafeRE matches declared examples usable as sample values anywhere in a URL.
 var sampleSafeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// SampleTime is the clock of SampleVars.
-var SampleTime = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+// SampleTime returns the clock of SampleVars (2024-01-02T03:04:05Z).
+func SampleTime() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) }
 
 // SampleURL is the sample value of a connection-config value that a
 // template uses as a whole URL (at the start of a URL).
@@ -116,7 +116,7 @@ func (t *Template) SampleVars() Vars {
 		AccessToken:      "sample-access-token",
 		ClientID:         "sample-client-id",
 		ClientSecret:     "sample-client-secret",
-		Now:              SampleTime,
+		Now:              SampleTime(),
 		Random:           func() string { return "sample-random" },
 		Request:          &Request{Method: "GET", Host: "api.example.com", Path: "/v1/items", RawQuery: "b=2&a=1"},
 	}
