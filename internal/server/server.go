@@ -1,0 +1,207 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nango-go/nango/internal/api"
+	"github.com/nango-go/nango/internal/config"
+	"github.com/nango-go/nango/internal/httpx"
+	"github.com/nango-go/nango/internal/provider"
+	"github.com/nango-go/nango/internal/store"
+)
+
+// Server is a configured nango server: store open and migrated, catalog
+// loaded, handler built. It does not listen until Serve.
+type Server struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	store   store.Store
+	catalog *provider.Catalog
+	handler http.Handler
+
+	mu       sync.Mutex
+	closers  []func() error
+	bgCancel context.CancelFunc
+	bgWG     sync.WaitGroup
+}
+
+// Open prepares a server from cfg: it loads the provider catalog, opens the
+// database and applies migrations. Close releases what Open acquired.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cat, err := provider.Load(cfg.ProvidersFile, log)
+	if err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Migrate(ctx); err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("applying database migrations: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, store: st, catalog: cat}
+	s.closers = append(s.closers, st.Close)
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Store returns the server's store (for admin commands and tests).
+func (s *Server) Store() store.Store { return s.store }
+
+// Handler returns the root HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Close stops background work and releases the store. Safe to call twice.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	closers := s.closers
+	s.closers = nil
+	cancel := s.bgCancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	s.bgWG.Wait()
+	var errs []error
+	for i := len(closers) - 1; i >= 0; i-- {
+		errs = append(errs, closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// guarded is a Router that wraps every handler with the secret-key guard.
+type guarded struct {
+	mux *http.ServeMux
+	key func(http.Handler) http.Handler
+}
+
+func (g guarded) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	g.mux.Handle(pattern, g.key(http.HandlerFunc(h)))
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"result": "ok"})
+	})
+
+	secured := guarded{mux: mux, key: func(h http.Handler) http.Handler {
+		return httpx.RequireSecretKey(s.cfg.SecretKey, h)
+	}}
+	api.New(api.Deps{
+		Store:     s.store,
+		Templates: s.templateMode,
+		Logger:    s.log,
+	}).Register(secured)
+
+	mux.Handle("/", notFound(mux))
+	return observe(s.log, cors(mux))
+}
+
+// templateMode adapts the catalog for handlers that only need to know a
+// template's auth mode.
+func (s *Server) templateMode(name string) (store.AuthMode, bool) {
+	t, ok := s.catalog.Get(name)
+	if !ok {
+		return "", false
+	}
+	return store.AuthMode(t.AuthMode), true
+}
+
+// notFound answers unmatched requests with the error envelope: 405 with an
+// Allow header when the path exists for other methods, else 404.
+func notFound(mux *http.ServeMux) http.Handler {
+	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range methods {
+			if m == r.Method {
+				continue
+			}
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				allowed = append(allowed, m)
+			}
+		}
+		if len(allowed) > 0 {
+			w.Header().Set("Allow", joinComma(allowed))
+			httpx.WriteError(w, r, httpx.Ef("method_not_allowed", "%s is not allowed on this route; use %s.", r.Method, joinComma(allowed)))
+			return
+		}
+		httpx.WriteError(w, r, httpx.Ef("not_found", "No route matches %s %s.", r.Method, logPath(r.URL.Path)))
+	})
+}
+
+func joinComma(s []string) string {
+	out := ""
+	for i, v := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += v
+	}
+	return out
+}
+
+// HTTPServer returns the http.Server for handler with all four timeouts
+// set. Long-lived routes (proxy streams, WebSockets) extend their own
+// deadlines with http.ResponseController.
+func HTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully:
+// it stops accepting, lets in-flight requests finish (up to the configured
+// shutdown timeout) and returns nil.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := HTTPServer(s.handler, s.log)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String(), "server_url", s.cfg.ServerURL, "callback_url", s.cfg.CallbackURL)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		s.log.Warn("shutdown timeout: closing remaining connections", "err", err)
+		_ = hs.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Listen opens the configured port on all interfaces.
+func (s *Server) Listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(s.cfg.Port))
+	if err != nil {
+		return nil, fmt.Errorf("listening on port %d: %w", s.cfg.Port, err)
+	}
+	return ln, nil
+}
