@@ -34,7 +34,7 @@ func TestDefaults(t *testing.T) {
 		{"driver", c.DB.Driver, "sqlite"},
 		{"sqlite path", c.DB.SQLitePath, filepath.Join("nango-data", "nango.db")},
 		{"pool", [2]int{c.DB.PoolMin, c.DB.PoolMax}, [2]int{2, 7}},
-		{"schema", c.DB.Schema, "public"},
+		{"schema", c.DB.Schema, ""},
 		{"telemetry", c.Telemetry, true},
 		{"log format", c.LogFormat, "text"},
 		{"hmac alg", c.HMAC.Algorithm, "sha256"},

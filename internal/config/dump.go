@@ -69,7 +69,11 @@ func (c *Config) dbSummary() string {
 	if c.DB.Driver == "sqlite" {
 		return "sqlite " + c.DB.SQLitePath
 	}
-	return "postgres " + c.DB.RedactedDSN() + " schema=" + c.DB.Schema +
+	schema := c.DB.Schema
+	if schema == "" {
+		schema = "(from the URL, else public)"
+	}
+	return "postgres " + c.DB.RedactedDSN() + " schema=" + schema +
 		" pool=" + strconv.Itoa(c.DB.PoolMin) + "-" + strconv.Itoa(c.DB.PoolMax)
 }
 

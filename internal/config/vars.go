@@ -123,9 +123,10 @@ var vars = []*variable{
 			c.DB.PoolMax = n
 			return err
 		}},
-	{Name: "NANGO_DB_SCHEMA", Group: "Database", Default: "public", Doc: "PostgreSQL schema holding nango-go's tables (created if missing).",
+	{Name: "NANGO_DB_SCHEMA", Group: "Database",
+		Doc: "PostgreSQL schema holding nango-go's tables (created if missing). Default: the database URL's search_path, else public.",
 		apply: func(c *Config, v string, _ bool) error {
-			if !validIdent(v) {
+			if v != "" && !validIdent(v) {
 				return fmt.Errorf("%q is not a plain SQL identifier (letters, digits, _)", v)
 			}
 			c.DB.Schema = v
