@@ -513,10 +513,19 @@ func (p page) wantLegacyError(t *testing.T, typ, desc string) {
 	}
 }
 
+// jsonEqual compares the JSON forms of a and b (object keys in any order).
 func jsonEqual(a, b any) bool {
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return bytes.Equal(ja, jb)
+	return bytes.Equal(canonicalJSON(a), canonicalJSON(b))
+}
+
+func canonicalJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	var x any
+	if json.Unmarshal(b, &x) != nil {
+		return b
+	}
+	b, _ = json.Marshal(x)
+	return b
 }
 
 // activity returns the oauth activity entries, newest first.

@@ -55,23 +55,24 @@ type resultMessage struct {
 // hub holds this instance's open sockets by ws_client_id. It is safe for
 // concurrent use.
 type hub struct {
-	log      *slog.Logger
-	lifetime time.Duration
-	max      int
+	log *slog.Logger
 
-	mu      sync.Mutex
-	clients map[string]*wsClient
-	closed  bool
-	done    chan struct{} // closed by close()
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	lifetime time.Duration // of each socket
+	max      int           // open sockets
+	clients  map[string]*wsClient
+	closed   bool
+	done     chan struct{} // closed by close()
+	wg       sync.WaitGroup
 }
 
 // wsClient is one open socket waiting for its flow's result.
 type wsClient struct {
-	id     string
-	result chan resultMessage // capacity 1: the one result
-	once   sync.Once
-	sent   chan struct{} // closed once the result was written (or could not be)
+	id       string
+	lifetime time.Duration
+	result   chan resultMessage // capacity 1: the one result
+	once     sync.Once
+	sent     chan struct{} // closed once the result was written (or could not be)
 }
 
 func newHub(log *slog.Logger, lifetime time.Duration, max int) *hub {
@@ -101,7 +102,7 @@ func (h *hub) register() (*wsClient, bool) {
 	if h.closed || len(h.clients) >= h.max {
 		return nil, false
 	}
-	c := &wsClient{id: newUUID(), result: make(chan resultMessage, 1), sent: make(chan struct{})}
+	c := &wsClient{id: newUUID(), lifetime: h.lifetime, result: make(chan resultMessage, 1), sent: make(chan struct{})}
 	h.clients[c.id] = c
 	h.wg.Add(1)
 	return c, true
@@ -178,7 +179,7 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
 
 	c, ok := h.register()
 	if !ok {
-		h.log.Warn("websocket: refusing a socket: shutting down or too many open", "max", h.max)
+		h.log.Warn("websocket: refusing a socket: shutting down or too many open")
 		w.Header().Set("Retry-After", "5")
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 		return
@@ -227,7 +228,7 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
 		<-left
 	}()
 
-	lifetime := time.NewTimer(h.lifetime)
+	lifetime := time.NewTimer(c.lifetime)
 	defer lifetime.Stop()
 	select {
 	case msg := <-c.result:
