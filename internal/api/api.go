@@ -20,6 +20,8 @@ type Deps struct {
 	Store     store.Store
 	Templates TemplateLookup
 	Logger    *slog.Logger
+	// Tokens hands out connections with fresh credentials (tokens.Service).
+	Tokens TokenGetter
 }
 
 // API serves the secret-key API routes.
@@ -49,6 +51,7 @@ func (a *API) Register(mux Router) {
 	mux.HandleFunc("POST /config", a.createConfig)
 	mux.HandleFunc("PUT /config", a.updateConfig)
 	mux.HandleFunc("DELETE /config/{key}", a.deleteConfig)
+	a.registerConnections(mux)
 }
 
 // MaxKeyLength bounds provider config keys and connection ids.

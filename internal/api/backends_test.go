@@ -1,0 +1,3 @@
+package api_test
+
+func apiBackends() []apiBackend { return []apiBackend{sqliteAPIBackend} }
