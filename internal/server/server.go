@@ -13,9 +13,12 @@ import (
 
 	"github.com/nango-go/nango/internal/api"
 	"github.com/nango-go/nango/internal/config"
+	"github.com/nango-go/nango/internal/connect"
 	"github.com/nango-go/nango/internal/httpx"
+	"github.com/nango-go/nango/internal/oauth"
 	"github.com/nango-go/nango/internal/provider"
 	"github.com/nango-go/nango/internal/store"
+	"github.com/nango-go/nango/internal/tokens"
 )
 
 // Server is a configured nango server: store open and migrated, catalog
@@ -25,10 +28,14 @@ type Server struct {
 	log     *slog.Logger
 	store   store.Store
 	catalog *provider.Catalog
+	oauth   *oauth.Client
+	tokens  *tokens.Service
+	connect *connect.Handlers
 	handler http.Handler
 
 	mu       sync.Mutex
 	closers  []func() error
+	bgCtx    context.Context
 	bgCancel context.CancelFunc
 	bgWG     sync.WaitGroup
 }
@@ -53,8 +60,34 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, e
 	}
 	s := &Server{cfg: cfg, log: log, store: st, catalog: cat}
 	s.closers = append(s.closers, st.Close)
+	s.oauth = &oauth.Client{Logger: log}
+	s.tokens = tokens.New(tokens.Options{Store: st, Templates: cat.Get, OAuth: s.oauth, Logger: log})
+	s.closers = append(s.closers, s.tokens.Close)
+	s.connect = connect.New(connect.Deps{Store: st, Catalog: cat, OAuth: s.oauth, Config: cfg, Logger: log})
+	s.closers = append(s.closers, s.connect.Close)
+	s.background(func(ctx context.Context) {
+		if err := s.connect.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("connect event loop stopped", "err", err)
+		}
+	})
 	s.handler = s.routes()
 	return s, nil
+}
+
+// background runs fn until Close.
+func (s *Server) background(fn func(ctx context.Context)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bgCancel == nil {
+		var ctx context.Context
+		ctx, s.bgCancel = context.WithCancel(context.Background())
+		s.bgCtx = ctx
+	}
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		fn(s.bgCtx)
+	}()
 }
 
 // Store returns the server's store (for admin commands and tests).
@@ -103,11 +136,24 @@ func (s *Server) routes() http.Handler {
 	api.New(api.Deps{
 		Store:     s.store,
 		Templates: s.templateMode,
+		Tokens:    s.tokens,
 		Logger:    s.log,
 	}).Register(secured)
 
+	// Public: browsers reach these from the popup.
+	s.connect.Register(mux)
+
 	mux.Handle("/", notFound(mux))
-	return observe(s.log, cors(mux))
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The frontend SDK opens its WebSocket on the host URL itself, so
+		// an upgrade is accepted on any path (SPEC §2.2).
+		if connect.IsWebSocketUpgrade(r) {
+			s.connect.ServeWebSocket(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+	return observe(s.log, cors(root))
 }
 
 // templateMode adapts the catalog for handlers that only need to know a
