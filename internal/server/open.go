@@ -14,7 +14,11 @@ import (
 // OpenStore opens the database cfg names (embedded SQLite by default,
 // PostgreSQL when configured). It does not migrate.
 func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
-	opts := store.Options{Logger: log}
+	sealer, err := sealerFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts := store.Options{Logger: log, Sealer: sealer}
 	switch cfg.DB.Driver {
 	case "postgres":
 		st, err := postgres.Open(ctx, postgres.Config{

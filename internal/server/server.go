@@ -60,6 +60,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, e
 	}
 	s := &Server{cfg: cfg, log: log, store: st, catalog: cat}
 	s.closers = append(s.closers, st.Close)
+	if err := s.startEncryption(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
 	s.oauth = &oauth.Client{Logger: log}
 	s.tokens = tokens.New(tokens.Options{Store: st, Templates: cat.Get, OAuth: s.oauth, Logger: log})
 	s.closers = append(s.closers, s.tokens.Close)
@@ -140,8 +144,11 @@ func (s *Server) routes() http.Handler {
 		Logger:    s.log,
 	}).Register(secured)
 
+	s.registerProxy(secured)
+
 	// Public: browsers reach these from the popup.
 	s.connect.Register(mux)
+	s.registerDashboard(mux)
 
 	mux.Handle("/", notFound(mux))
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
