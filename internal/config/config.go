@@ -60,6 +60,33 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may run after
 	// SIGTERM.
 	ShutdownTimeout time.Duration
+
+	// Proxy configures ALL /proxy/* (the NANGO_PROXY_* variables).
+	Proxy Proxy
+}
+
+// Proxy configures the API proxy.
+type Proxy struct {
+	// ConnectTimeout bounds the TCP and TLS handshake with an API, per attempt.
+	ConnectTimeout time.Duration
+	// ResponseTimeout bounds the wait for an API's response headers after
+	// the request was sent, per attempt.
+	ResponseTimeout time.Duration
+	// IdleTimeout cuts a request or response body that moves no byte for
+	// this long.
+	IdleTimeout time.Duration
+	// MaxAttempts caps the caller's Retries header.
+	MaxAttempts int
+	// RetryAfterMax is the longest Retry-After honoured; longer ones end the
+	// retries.
+	RetryAfterMax time.Duration
+	// ReplayBodyMax is the largest request body kept in memory for retries.
+	ReplayBodyMax int64
+	// AllowBaseURLOverride lets callers send Base-Url-Override.
+	AllowBaseURLOverride bool
+	// AllowPrivateNetworks lets hosts that come from connection data or
+	// Base-Url-Override be non-public addresses.
+	AllowPrivateNetworks bool
 }
 
 // DB is the database configuration.

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/nango-go/nango/internal/secret"
 )
@@ -144,28 +144,31 @@ var vars = []*variable{
 		Doc:   "Dashboard Basic-auth password.",
 		apply: func(c *Config, v string, _ bool) error { c.DashboardPassword = secret.String(v); return nil }},
 	{Name: "NANGO_ENCRYPTION_KEY", Group: "Security", Secret: true,
-		Doc: "Base64 of 32 random bytes (`openssl rand -base64 32`): encrypts tokens and client secrets at rest with AES-256-GCM.",
-		apply: func(c *Config, v string, _ bool) error {
-			if v == "" {
-				return nil
-			}
-			if err := checkKey(v); err != nil {
-				return err
-			}
-			c.EncryptionKey = secret.String(v)
-			return nil
-		}},
-	{Name: "NANGO_ENCRYPTION_PREVIOUS_KEYS", Group: "Security", Secret: true,
-		Doc: "Comma-separated older encryption keys, still accepted for reading while rows are re-encrypted with the current key.",
+		Doc: "Base64 of 32 random bytes (`openssl rand -base64 32` or `nango keys generate`): encrypts tokens, client secrets and OAuth session secrets at rest with AES-256-GCM. " +
+			"Set on a database holding plaintext, the server encrypts it in the background. Change it only by rotation (old key to NANGO_ENCRYPTION_PREVIOUS_KEYS); see docs/encryption.md.",
 		apply: func(c *Config, v string, _ bool) error {
 			if strings.TrimSpace(v) == "" {
 				return nil
 			}
-			for i, k := range strings.Split(v, ",") {
-				k = strings.TrimSpace(k)
-				if err := checkKey(k); err != nil {
-					return fmt.Errorf("key %d: %v", i+1, err)
-				}
+			if _, err := secret.ParseKey(v); err != nil {
+				return err
+			}
+			c.EncryptionKey = secret.String(strings.TrimSpace(v))
+			return nil
+		}},
+	{Name: "NANGO_ENCRYPTION_PREVIOUS_KEYS", Group: "Security", Secret: true,
+		Doc: "Older encryption keys, separated by commas (or one a line in the _FILE), still accepted for reading while the server re-encrypts their rows with NANGO_ENCRYPTION_KEY. " +
+			"Remove a key once `nango keys status` shows no row uses it (the server refuses to start without a key that rows still need).",
+		apply: func(c *Config, v string, _ bool) error {
+			if strings.TrimSpace(v) == "" {
+				return nil
+			}
+			// Validate with the keyring's own parser, so the config accepts
+			// exactly the keys the keyring does; errors never quote a key.
+			if _, err := secret.ParseKeyList(v); err != nil {
+				return err
+			}
+			for _, k := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
 				c.EncryptionPreviousKeys = append(c.EncryptionPreviousKeys, secret.String(k))
 			}
 			return nil
@@ -188,6 +191,64 @@ var vars = []*variable{
 			}
 			c.HMAC.Algorithm = v
 			return nil
+		}},
+
+	// Proxy.
+	{Name: "NANGO_PROXY_CONNECT_TIMEOUT", Group: "Proxy", Default: "10s",
+		Doc: "How long the proxy may take to connect to a provider's API (TCP and TLS handshake), per attempt (Go duration).",
+		apply: func(c *Config, v string, _ bool) error {
+			d, err := parseDuration(v, 100*time.Millisecond, 5*time.Minute)
+			c.Proxy.ConnectTimeout = d
+			return err
+		}},
+	{Name: "NANGO_PROXY_RESPONSE_TIMEOUT", Group: "Proxy", Default: "120s",
+		Doc: "How long the proxy waits for a provider's response headers once the request is sent, per attempt; then it answers 502 upstream_timeout (Go duration).",
+		apply: func(c *Config, v string, _ bool) error {
+			d, err := parseDuration(v, 100*time.Millisecond, time.Hour)
+			c.Proxy.ResponseTimeout = d
+			return err
+		}},
+	{Name: "NANGO_PROXY_IDLE_TIMEOUT", Group: "Proxy", Default: "60s",
+		Doc: "How long a proxied request or response body may stall (no byte read or written) before the stream is cut (Go duration). Streams that keep moving may last any time.",
+		apply: func(c *Config, v string, _ bool) error {
+			d, err := parseDuration(v, 100*time.Millisecond, 24*time.Hour)
+			c.Proxy.IdleTimeout = d
+			return err
+		}},
+	{Name: "NANGO_PROXY_MAX_ATTEMPTS", Group: "Proxy", Default: "10",
+		Doc: "Upper bound on a caller's Retries header: the most attempts one proxied call may make.",
+		apply: func(c *Config, v string, _ bool) error {
+			n, err := parseInt(v, 1, 100)
+			c.Proxy.MaxAttempts = n
+			return err
+		}},
+	{Name: "NANGO_PROXY_RETRY_AFTER_MAX", Group: "Proxy", Default: "60s",
+		Doc: "Longest Retry-After the proxy waits for before retrying; a provider asking for longer gets its answer returned to the caller at once (Go duration).",
+		apply: func(c *Config, v string, _ bool) error {
+			d, err := parseDuration(v, 0, time.Hour)
+			c.Proxy.RetryAfterMax = d
+			return err
+		}},
+	{Name: "NANGO_PROXY_REPLAY_BODY_MAX", Group: "Proxy", Default: "1048576",
+		Doc: "Largest request body (bytes) the proxy keeps in memory so it can be sent again on a retry; a larger body is streamed once, without retries.",
+		apply: func(c *Config, v string, _ bool) error {
+			n, err := parseInt(v, 0, 64<<20)
+			c.Proxy.ReplayBodyMax = int64(n)
+			return err
+		}},
+	{Name: "NANGO_PROXY_ALLOW_BASE_URL_OVERRIDE", Group: "Proxy", Default: "false",
+		Doc: "true: callers may send a Base-Url-Override header naming another API base URL for one proxied call (the connection's credentials go there). Off by default.",
+		apply: func(c *Config, v string, _ bool) error {
+			b, err := parseBool(v)
+			c.Proxy.AllowBaseURLOverride = b
+			return err
+		}},
+	{Name: "NANGO_PROXY_ALLOW_PRIVATE_NETWORKS", Group: "Proxy", Default: "false",
+		Doc: "true: API hosts taken from a connection's config or metadata, or from Base-Url-Override, may be loopback, private or link-local addresses. Hosts written in a provider template are always allowed.",
+		apply: func(c *Config, v string, _ bool) error {
+			b, err := parseBool(v)
+			c.Proxy.AllowPrivateNetworks = b
+			return err
 		}},
 
 	// Operations.
@@ -292,18 +353,6 @@ func parseLevel(v string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return 0, fmt.Errorf("%q is not debug, info, warn or error", v)
-}
-
-// checkKey validates an encryption key without ever quoting it.
-func checkKey(v string) error {
-	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
-	if err != nil {
-		return errors.New("not valid base64 (generate one with: openssl rand -base64 32)")
-	}
-	if len(b) != 32 {
-		return fmt.Errorf("decodes to %d bytes; it must be base64 of exactly 32 bytes (openssl rand -base64 32)", len(b))
-	}
-	return nil
 }
 
 func validIdent(s string) bool {
