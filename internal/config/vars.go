@@ -251,6 +251,15 @@ var vars = []*variable{
 			return err
 		}},
 
+	// Dashboard.
+	{Name: "NANGO_ACTIVITY_RETENTION", Group: "Dashboard", Default: "15d",
+		Doc: "How long activity-log entries (OAuth flows, refreshes, proxy calls) are kept before a background job deletes them: days (`15d`) or a Go duration (`36h`), from 1h to 3650d.",
+		apply: func(c *Config, v string, _ bool) error {
+			d, err := parseRetention(v)
+			c.ActivityRetention = d
+			return err
+		}},
+
 	// Operations.
 	{Name: "LOG_LEVEL", Group: "Operations", Default: "info",
 		Doc: "debug, info, warn or error (the reference's syslog names verbose/http/silly/warning are accepted).",
@@ -366,4 +375,32 @@ func validIdent(s string) bool {
 		return false
 	}
 	return true
+}
+
+// parseRetention reads a retention period: whole days ("15d") or a Go
+// duration ("36h"), between one hour and ten years.
+func parseRetention(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	const lo, hi = time.Hour, 3650 * 24 * time.Hour
+	var d time.Duration
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a number of days or a duration (examples: 15d, 36h)", v)
+		}
+		if n < 1 || n > 3650 {
+			return 0, fmt.Errorf("%d days is out of range (1d-3650d)", n)
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		d, err = time.ParseDuration(v)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a number of days or a duration (examples: 15d, 36h)", v)
+		}
+	}
+	if d < lo || d > hi {
+		return 0, fmt.Errorf("%s is out of range (1h-3650d)", d)
+	}
+	return d, nil
 }
