@@ -61,6 +61,10 @@ type Config struct {
 	// SIGTERM.
 	ShutdownTimeout time.Duration
 
+	// ActivityRetention is how long activity-log entries are kept
+	// (NANGO_ACTIVITY_RETENTION).
+	ActivityRetention time.Duration
+
 	// Proxy configures ALL /proxy/* (the NANGO_PROXY_* variables).
 	Proxy Proxy
 }

@@ -225,14 +225,14 @@ var vars = []*variable{
 	{Name: "NANGO_PROXY_RETRY_AFTER_MAX", Group: "Proxy", Default: "60s",
 		Doc: "Longest Retry-After the proxy waits for before retrying; a provider asking for longer gets its answer returned to the caller at once (Go duration).",
 		apply: func(c *Config, v string, _ bool) error {
-			d, err := parseDuration(v, 0, time.Hour)
+			d, err := parseDuration(v, time.Second, time.Hour)
 			c.Proxy.RetryAfterMax = d
 			return err
 		}},
 	{Name: "NANGO_PROXY_REPLAY_BODY_MAX", Group: "Proxy", Default: "1048576",
 		Doc: "Largest request body (bytes) the proxy keeps in memory so it can be sent again on a retry; a larger body is streamed once, without retries.",
 		apply: func(c *Config, v string, _ bool) error {
-			n, err := parseInt(v, 0, 64<<20)
+			n, err := parseInt(v, 1, 64<<20)
 			c.Proxy.ReplayBodyMax = int64(n)
 			return err
 		}},

@@ -83,6 +83,15 @@ var catalogue = map[string]Error{
 	"unsupported_auth_mode":   {400, "", "This operation is not supported for the integration's auth mode.", nil},
 	"invalid_connection_id":   {400, "", "The connection id is not valid.", nil},
 	"invalid_provider_config": {400, "", "The provider config key is not valid.", nil},
+
+	// Proxy (issue 5).
+	"upstream_unreachable":          {502, "", "The provider's API could not be reached.", nil},
+	"upstream_timeout":              {502, "", "The provider's API did not answer in time.", nil},
+	"upstream_not_allowed":          {403, "", "The proxy may not call this address: it is not a public address and NANGO_PROXY_ALLOW_PRIVATE_NETWORKS is off.", nil},
+	"missing_connection_config":     {400, "", "The connection lacks values the provider template needs to call its API.", nil},
+	"invalid_connection_config":     {400, "", "A connection config value cannot be used in the provider's API URL.", nil},
+	"base_url_override_not_allowed": {403, "", "The Base-Url-Override header is disabled on this server (NANGO_PROXY_ALLOW_BASE_URL_OVERRIDE).", nil},
+	"invalid_base_url_override":     {400, "", "The Base-Url-Override header must be an absolute http(s) URL without credentials or fragment.", nil},
 }
 
 // E returns the catalogued error of that type. An unknown type is a

@@ -1,0 +1,74 @@
+package proxy
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nango-go/nango/internal/store"
+)
+
+// activityQueue bounds the entries waiting to be written; beyond it entries
+// are dropped (and counted in a warning) rather than slowing calls down.
+const activityQueue = 4096
+
+// activityLog writes proxy activity entries in the background, so a
+// proxied call never waits for the database after its answer.
+type activityLog struct {
+	st      Store
+	log     *slog.Logger
+	mu      sync.RWMutex
+	ch      chan store.Activity
+	closed  bool
+	done    chan struct{}
+	dropped atomic.Int64
+}
+
+func newActivityLog(st Store, log *slog.Logger) *activityLog {
+	a := &activityLog{st: st, log: log, ch: make(chan store.Activity, activityQueue), done: make(chan struct{})}
+	go a.run()
+	return a
+}
+
+// add queues e; it never blocks.
+func (a *activityLog) add(e store.Activity) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.closed {
+		return
+	}
+	select {
+	case a.ch <- e:
+	default:
+		if a.dropped.Add(1)%1000 == 1 {
+			a.log.Warn("proxy: activity log is behind; entries dropped", "dropped_total", a.dropped.Load())
+		}
+	}
+}
+
+func (a *activityLog) run() {
+	defer close(a.done)
+	for e := range a.ch {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := a.st.AddActivity(ctx, &e); err != nil {
+			a.log.Warn("proxy: activity entry could not be written", "err", err)
+		}
+		cancel()
+	}
+}
+
+// close writes what is queued and stops.
+func (a *activityLog) close() {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		<-a.done
+		return
+	}
+	a.closed = true
+	close(a.ch)
+	a.mu.Unlock()
+	<-a.done
+}
