@@ -1,6 +1,7 @@
 package connect
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -23,8 +24,10 @@ const (
 	// event (PostgreSQL NOTIFY payloads are limited to 8000 bytes). Sockets
 	// on the instance that ran the flow always get the full text.
 	maxEventDesc = 2000
-	// maxEventPayload is the largest event this package publishes.
-	maxEventPayload = 7500
+	// maxEventPayload bounds an event's payload once encoded as a JSON
+	// string, the form the PostgreSQL driver sends it in (its limit is 7000
+	// bytes for the whole envelope).
+	maxEventPayload = 6900
 )
 
 // Deps are what the handlers need. Store, Catalog, OAuth and Config are
@@ -229,20 +232,39 @@ func (h *Handlers) notify(ctx context.Context, log *slog.Logger, wsClientID stri
 	if h.hub.deliver(wsClientID, msg, true) {
 		return
 	}
-	ev := flowEvent{WSClientID: wsClientID, Message: msg}
-	ev.Message.ErrorDesc = clip(ev.Message.ErrorDesc, maxEventDesc)
-	b, err := json.Marshal(ev)
-	if err != nil {
-		log.Error("encoding a flow result event", "err", err)
-		return
-	}
-	if len(b) > maxEventPayload {
+	b, ok := encodeFlowEvent(flowEvent{WSClientID: wsClientID, Message: msg})
+	if !ok {
 		log.Warn("flow result too large to share with other instances; the socket will time out",
-			"ws_client_id", wsClientID, "bytes", len(b))
+			"ws_client_id", wsClientID)
 		return
 	}
 	if err := h.store.Publish(ctx, store.Event{Topic: store.TopicFlowResult, Payload: string(b)}); err != nil {
 		log.Error("publishing a flow result", "ws_client_id", wsClientID, "err", err)
+	}
+}
+
+// encodeFlowEvent encodes ev as an event payload of at most
+// maxEventPayload bytes once JSON-string encoded, shortening the error
+// description as needed. It fails only when the rest of the message (a huge
+// connection id) is too large by itself.
+func encodeFlowEvent(ev flowEvent) ([]byte, bool) {
+	desc := ev.Message.ErrorDesc
+	for limit := maxEventDesc; ; limit /= 2 {
+		ev.Message.ErrorDesc = clip(desc, limit)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(ev); err != nil {
+			return nil, false
+		}
+		b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		wire, _ := json.Marshal(string(b))
+		if len(wire) <= maxEventPayload {
+			return b, true
+		}
+		if limit == 0 {
+			return nil, false
+		}
 	}
 }
 

@@ -199,6 +199,7 @@ type envOptions struct {
 	hmac  bool
 	store store.Store // nil: a fresh SQLite file
 	clock *clock
+	prov  *fakeProvider // nil: a new one
 }
 
 // env is one server instance: store, handlers behind a real HTTP server,
@@ -239,7 +240,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if e.clock == nil {
 		e.clock = &clock{}
 	}
-	e.prov = newFakeProvider(t)
+	e.prov = o.prov
+	if e.prov == nil {
+		e.prov = newFakeProvider(t)
+	}
 	e.store = o.store
 	if e.store == nil {
 		e.store = openSQLite(t, e.clock)

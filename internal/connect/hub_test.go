@@ -239,23 +239,34 @@ func TestUnknownSocket(t *testing.T) {
 	}
 }
 
-// TestEventTooLarge checks a huge error description is clipped for other
-// instances so the event fits a NOTIFY payload.
+// TestEventTooLarge checks a huge error description is shortened for other
+// instances so the event fits a NOTIFY payload, whatever its characters.
 func TestEventTooLarge(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	events, cancel := e.store.Subscribe()
 	defer cancel()
-	e.h.notify(context.Background(), e.h.log, newUUID(), resultMessage{MessageType: msgError, ErrorType: "url_param_err", ErrorDesc: strings.Repeat("é", 10000)})
+	for _, desc := range []string{strings.Repeat("é", 10000), strings.Repeat(`<"\`, 3000), strings.Repeat("\u2028", 3000)} {
+		e.h.notify(context.Background(), e.h.log, newUUID(), resultMessage{MessageType: msgError, ErrorType: "url_param_err", ErrorDesc: desc})
+		select {
+		case ev := <-events:
+			wire, _ := json.Marshal(ev.Payload)
+			if len(wire) > maxEventPayload {
+				t.Errorf("event of %d bytes once encoded", len(wire))
+			}
+			var fe flowEvent
+			if err := json.Unmarshal([]byte(ev.Payload), &fe); err != nil || !strings.HasSuffix(fe.Message.ErrorDesc, "…") ||
+				!strings.HasPrefix(desc, strings.TrimSuffix(fe.Message.ErrorDesc, "…")) {
+				t.Errorf("shortened event = %+v, %v", fe, err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatal("nothing published")
+		}
+	}
+	// A connection id too large by itself is not published.
+	e.h.notify(context.Background(), e.h.log, newUUID(), resultMessage{MessageType: msgSuccess, ConnectionID: strings.Repeat("x", 8000)})
 	select {
 	case ev := <-events:
-		if len(ev.Payload) > maxEventPayload {
-			t.Errorf("event of %d bytes", len(ev.Payload))
-		}
-		var fe flowEvent
-		if err := json.Unmarshal([]byte(ev.Payload), &fe); err != nil || !strings.HasSuffix(fe.Message.ErrorDesc, "é…") {
-			t.Errorf("clipped event = %+v, %v", fe, err)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("nothing published")
+		t.Errorf("published %d bytes", len(ev.Payload))
+	case <-time.After(200 * time.Millisecond):
 	}
 }
