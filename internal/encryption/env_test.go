@@ -300,3 +300,8 @@ func moveCredentials(t *testing.T, d *db, from, to string) {
 	d.exec(`UPDATE connections SET credentials = (SELECT credentials FROM connections WHERE connection_id = '` + from + `'),
 		credentials_key = (SELECT credentials_key FROM connections WHERE connection_id = '` + from + `') WHERE connection_id = '` + to + `'`)
 }
+
+func sortStrings(s ...string) []string {
+	sort.Strings(s)
+	return s
+}

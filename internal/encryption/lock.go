@@ -27,7 +27,13 @@ type Locker interface {
 // flock(2) exists (Unix), else nil.
 func LockerFor(cfg *config.Config) Locker {
 	if cfg.DB.Driver == "postgres" {
-		return &PostgresLock{DSN: cfg.DB.DSN.Reveal(), Schema: cfg.DB.Schema}
+		schema := cfg.DB.Schema
+		if schema == "" { // the store uses the DSN's search_path, else public
+			if pc, err := pgx.ParseConfig(cfg.DB.DSN.Reveal()); err == nil {
+				schema = pc.RuntimeParams["search_path"]
+			}
+		}
+		return &PostgresLock{DSN: cfg.DB.DSN.Reveal(), Schema: schema}
 	}
 	if cfg.DB.SQLitePath == "" {
 		return nil

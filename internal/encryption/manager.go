@@ -246,9 +246,9 @@ func (m *Manager) prepare(ctx context.Context, strict bool) (Plan, error) {
 	return plan, nil
 }
 
-// staleNote explains missing key ids that are only recorded, not used by
-// any stored value, and how to drop them.
-func staleNote(ce *secret.KeyCheckError, inUse []string, cur string) string {
+// keyCheckMessage turns the keyring's finding into the operator message,
+// telling apart keys stored values use from keys that are only recorded.
+func keyCheckMessage(ce *secret.KeyCheckError, inUse []string, cur string) string {
 	used := map[string]bool{}
 	for _, id := range inUse {
 		used[id] = true
@@ -260,19 +260,31 @@ func staleNote(ce *secret.KeyCheckError, inUse []string, cur string) string {
 		}
 	}
 	if len(only) == 0 {
-		return ""
+		return ce.Error()
 	}
 	fix := "`nango keys rotate`"
 	if cur == "" {
 		fix = "`nango keys decrypt --yes`"
 	}
-	noun, verb := "key id", "is"
-	if len(only) > 1 {
-		noun, verb = "key ids", "are"
+	ids := idList(only)
+	if len(only) < len(ce.Missing) || len(ce.Mismatched) > 0 {
+		verb := " is"
+		if len(only) > 1 {
+			verb = " are"
+		}
+		return ce.Error() + ". Note: " + ids + verb + " only recorded: no stored secret uses it now. If no server still runs with that key, " +
+			fix + " (with the configuration you intend to start with) drops it from the record"
 	}
-	return ". Note: " + noun + " " + strings.Join(only, ", ") + " " + verb +
-		" only recorded: no stored secret uses it now. If no server still runs with that key, " + fix +
-		" (with the configuration you intend to start with) drops it from the record"
+	configured := "no encryption key is set"
+	if cur != "" {
+		configured = "NANGO_ENCRYPTION_KEY has key id " + cur
+	} else if len(ce.Configured) > 0 {
+		configured = "configured: " + strings.Join(ce.Configured, ", ")
+	}
+	return "encryption keys: the database records " + ids + ", which is not configured (" + configured +
+		"), although no stored secret uses it now: a server that ran with that key may still write secrets with it. " +
+		"If none does any more, run " + fix + " with this configuration to drop it from the record; " +
+		"otherwise configure that key again (as NANGO_ENCRYPTION_KEY, or in NANGO_ENCRYPTION_PREVIOUS_KEYS)"
 }
 
 func previousOnlyMessage(u Usage) string {

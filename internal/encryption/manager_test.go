@@ -90,11 +90,25 @@ func TestStart(t *testing.T) {
 			{name: "recorded key no row uses",
 				setup: func(t *testing.T, d *db) { seed(t, d, 0, &k1) },
 				cur:   &k2,
-				want: []string{"the database holds secrets encrypted with key id " + k1.id(),
-					"Note: key id " + k1.id() + " is only recorded: no stored secret uses it now. If no server still runs with that key, `nango keys rotate` (with the configuration you intend to start with) drops it from the record"}},
+				want: []string{"encryption keys: the database records key id " + k1.id() + ", which is not configured (NANGO_ENCRYPTION_KEY has key id " + k2.id() +
+					"), although no stored secret uses it now: a server that ran with that key may still write secrets with it. " +
+					"If none does any more, run `nango keys rotate` with this configuration to drop it from the record; otherwise configure that key again (as NANGO_ENCRYPTION_KEY, or in NANGO_ENCRYPTION_PREVIOUS_KEYS)"}},
 			{name: "recorded key no row uses, no key",
 				setup: func(t *testing.T, d *db) { seed(t, d, 0, &k1) },
-				want:  []string{"`nango keys decrypt --yes` (with the configuration you intend to start with) drops it from the record"}},
+				want: []string{"encryption keys: the database records key id " + k1.id() + ", which is not configured (no encryption key is set)",
+					"run `nango keys decrypt --yes` with this configuration"}},
+			{name: "key in use and a key only recorded",
+				setup: func(t *testing.T, d *db) {
+					seed(t, d, 0, &k3)
+					inst := d.open(d.config(&k1, k3), encryption.Options{})
+					if _, err := inst.m.Start(context.Background()); err != nil {
+						t.Fatal(err)
+					}
+					writeData(t, inst.st, 1) // and no Run: k3 stays recorded
+				},
+				cur: &k2,
+				want: []string{"encryption keys: the database holds secrets encrypted with key ids " + strings.Join(sortStrings(k1.id(), k3.id()), ", ") + ", which are not configured",
+					". Note: key id " + k3.id() + " is only recorded: no stored secret uses it now. If no server still runs with that key, `nango keys rotate` (with the configuration you intend to start with) drops it from the record"}},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -483,7 +497,7 @@ func TestStatus(t *testing.T) {
 				wantAdv:   []string{"Encryption is off (NANGO_ENCRYPTION_KEY is not set) but 4 secrets are encrypted: to keep encryption, set NANGO_ENCRYPTION_KEY; to turn it off, stop every server and run `nango keys decrypt --yes`."}},
 			{name: "stale record", setup: func(t *testing.T, d *db) { seed(t, d, 0, &k1) }, cur: &k2,
 				wantRows:  map[string]encryption.Role{},
-				wantStart: "is only recorded",
+				wantStart: "although no stored secret uses it now",
 				wantAdv:   []string{"The database records key id " + k1.id() + ", which is not configured, although no stored secret uses it", "run `nango keys rotate` to drop it"}},
 		}
 		for _, tt := range tests {

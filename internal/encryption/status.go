@@ -112,7 +112,7 @@ func (m *Manager) check(u Usage, strict bool) error {
 		if !errors.As(err, &ce) {
 			return err
 		}
-		return &KeyError{msg: ce.Error() + staleNote(ce, inUse, cur), Check: ce}
+		return &KeyError{msg: keyCheckMessage(ce, inUse, cur), Check: ce}
 	}
 	if cur == "" && strict && len(kr.KeyIDs()) > 0 && (len(inUse) > 0 || len(u.Record.Keys) > 0) {
 		return &KeyError{msg: previousOnlyMessage(u)}
