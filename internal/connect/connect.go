@@ -116,12 +116,25 @@ func New(d Deps) *Handlers {
 
 // Register adds the public routes GET /oauth/connect/{providerConfigKey}
 // and GET /oauth/callback (no secret-key guard: browsers call them).
+// HEAD is refused on both: it would start a flow or spend a state.
 func (h *Handlers) Register(mux Router) {
-	mux.HandleFunc("GET /oauth/connect/{providerConfigKey}", h.serveConnect)
+	mux.HandleFunc("GET /oauth/connect/{providerConfigKey}", getOnly(h.serveConnect))
 	// No key: the reference's no_provider_config_key.
-	mux.HandleFunc("GET /oauth/connect/{$}", h.serveConnect)
-	mux.HandleFunc("GET /oauth/connect", h.serveConnect)
-	mux.HandleFunc("GET /oauth/callback", h.serveCallback)
+	mux.HandleFunc("GET /oauth/connect/{$}", getOnly(h.serveConnect))
+	mux.HandleFunc("GET /oauth/connect", getOnly(h.serveConnect))
+	mux.HandleFunc("GET /oauth/callback", getOnly(h.serveCallback))
+}
+
+// getOnly refuses the HEAD requests that GET patterns also match.
+func getOnly(next http.HandlerFunc) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		next(w, r)
+	}
 }
 
 // IsWebSocketUpgrade reports whether r asks to open a WebSocket (on any

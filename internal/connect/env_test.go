@@ -200,6 +200,9 @@ type envOptions struct {
 	store store.Store // nil: a fresh SQLite file
 	clock *clock
 	prov  *fakeProvider // nil: a new one
+	// serverTimeout, when set, is the HTTP server's read and write timeout
+	// (production servers set both).
+	serverTimeout time.Duration
 }
 
 // env is one server instance: store, handlers behind a real HTTP server,
@@ -257,11 +260,14 @@ func newEnv(t *testing.T, o envOptions) *env {
 		http.Error(w, "not ready", http.StatusServiceUnavailable)
 	})
 	var hmu sync.RWMutex
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hmu.RLock()
-		defer hmu.RUnlock()
-		h.ServeHTTP(w, r)
+		hh := h
+		hmu.RUnlock()
+		hh.ServeHTTP(w, r)
 	}))
+	e.srv.Config.ReadTimeout, e.srv.Config.WriteTimeout = o.serverTimeout, o.serverTimeout
+	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	e.cfg = &config.Config{
 		ServerURL:     e.srv.URL,

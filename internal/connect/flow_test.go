@@ -431,6 +431,27 @@ func TestState(t *testing.T) {
 	})
 }
 
+// TestHeadSpendsNothing checks HEAD neither starts a flow nor spends a
+// state.
+func TestHeadSpendsNothing(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	callback := e.authorizeOnly(t, e.sdkURL(keyOK, "u1", nil, "", ""))
+	for _, u := range []string{callback, e.sdkURL(keyOK, "u2", nil, "", "")} {
+		resp, err := browser.Head(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET" {
+			t.Errorf("HEAD %s: %d", u, resp.StatusCode)
+		}
+	}
+	get(t, callback).check(t, http.StatusOK)
+	if n := len(e.activity()); n != 1 {
+		t.Errorf("activity entries = %d, want 1", n)
+	}
+}
+
 // TestPruneExpiredSessions checks Run deletes sessions once expired.
 func TestPruneExpiredSessions(t *testing.T) {
 	e := newEnv(t, envOptions{})

@@ -173,6 +173,7 @@ func (h *hub) close(timeout time.Duration) {
 func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
 	// The server's read and write deadlines are meant for ordinary requests;
 	// a socket lives as long as a flow, bounded below by its lifetime.
+	// (net/http clears them on hijack today, without promising it.)
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})

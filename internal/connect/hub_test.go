@@ -86,6 +86,18 @@ func TestSocketIgnoresClientMessages(t *testing.T) {
 	}
 }
 
+// TestSocketOutlivesServerTimeouts checks a socket is not cut by the HTTP
+// server's read and write timeouts, which are meant for plain requests.
+func TestSocketOutlivesServerTimeouts(t *testing.T) {
+	e := newEnv(t, envOptions{serverTimeout: 200 * time.Millisecond})
+	ws, id := e.dial("/")
+	time.Sleep(600 * time.Millisecond)
+	get(t, e.sdkURL(keyOK, "u1", nil, "", id)).check(t, http.StatusOK)
+	if m := readResult(t, ws); m["message_type"] != "success" {
+		t.Errorf("message = %v", m)
+	}
+}
+
 // TestSocketDropped checks sockets leave the hub when the client closes
 // them, when the connection just breaks, and when they outlive their
 // lifetime.
