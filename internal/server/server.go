@@ -229,6 +229,9 @@ func HTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
 // shutdown timeout) and returns nil.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := HTTPServer(s.handler, s.log)
+	// WebSockets are hijacked connections that Shutdown does not track:
+	// close them (with 1001 "going away") as soon as shutdown starts.
+	hs.RegisterOnShutdown(func() { _ = s.connect.Close() })
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	s.log.Info("listening", "addr", ln.Addr().String(), "server_url", s.cfg.ServerURL, "callback_url", s.cfg.CallbackURL)
