@@ -344,7 +344,7 @@ func (c *call) readBody(p *plan) (*body, *httpx.Error) {
 	}
 	buf, complete, err := readUpTo(src, limit)
 	if err != nil {
-		return nil, httpx.Ef("invalid_body", "The request body could not be read: %s.", errString(err))
+		return nil, httpx.Ef("request_timeout", "The request body stopped arriving (nothing for %s, or the connection failed): %s.", c.h.o.Config.IdleTimeout, errString(err))
 	}
 	if !complete {
 		if need {

@@ -154,9 +154,18 @@ func (h *Handler) Close() error {
 // ServeHTTP proxies one call.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &call{h: h, w: w, r: r, start: time.Now(), rc: http.NewResponseController(w)}
-	// The server's read and write deadlines are sized for API calls; a
-	// proxied stream pushes them forward while it moves (see stream.go).
-	_ = c.rc.SetReadDeadline(time.Now().Add(h.o.Config.IdleTimeout))
+	// The server's read and write deadlines (HTTPServer's ReadTimeout and
+	// WriteTimeout) are sized for API calls, not for streams. The write
+	// deadline is lifted until the answer starts, then pushed forward while
+	// it moves (stream.go). The read deadline is pushed forward while the
+	// request body arrives and lifted once it has: on HTTP/1 the server
+	// keeps reading the connection to notice a caller that hangs up, and a
+	// deadline passing there would cancel the call mid-stream.
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		_ = c.rc.SetReadDeadline(time.Time{})
+	} else {
+		_ = c.rc.SetReadDeadline(time.Now().Add(h.o.Config.IdleTimeout))
+	}
 	_ = c.rc.SetWriteDeadline(time.Time{})
 	c.serve()
 }
@@ -195,9 +204,6 @@ func (c *call) fail(e *httpx.Error) {
 	c.status = e.Status
 	if c.failure == "" {
 		c.failure = e.Type + ": " + e.Message
-	}
-	if c.r.Context().Err() != nil {
-		return // nobody is listening
 	}
 	_ = c.rc.SetWriteDeadline(time.Now().Add(c.h.o.Config.IdleTimeout))
 	httpx.WriteError(c.w, c.r, e)

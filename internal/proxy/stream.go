@@ -44,7 +44,7 @@ func (c *call) forward(p *plan) {
 		last := attempt >= p.attempts
 		if err != nil {
 			c.wd.pause()
-			if c.r.Context().Err() != nil {
+			if c.clientBodyErr() == nil && c.r.Context().Err() != nil {
 				c.failure = "the caller went away"
 				return
 			}
@@ -118,7 +118,7 @@ func (c *call) upstreamError(err error, p *plan) *httpx.Error {
 		return httpx.Ef("upstream_not_allowed", "The proxy may not call %s: it resolves to a non-public address (%s) and NANGO_PROXY_ALLOW_PRIVATE_NETWORKS is off.", p.target.Hostname(), be.addr).
 			WithPayload(payload)
 	case c.clientBodyErr() != nil:
-		return httpx.Ef("request_timeout", "The request body stopped arriving: %s.", errString(c.clientBodyErr()))
+		return httpx.Ef("request_timeout", "The request body stopped arriving (nothing for %s, or the connection failed): %s.", c.h.o.Config.IdleTimeout, errString(c.clientBodyErr()))
 	case c.wd.hasFired():
 		c.logUpstream(p, "stalled")
 		return httpx.Ef("upstream_timeout", "The provider's API at %s stopped reading the request for %s.", p.target.Host, c.h.o.Config.IdleTimeout).WithPayload(payload)
@@ -306,7 +306,11 @@ func (b *clientBody) Read(p []byte) (int, error) {
 			b.lastExtend = now
 		}
 	}
-	if err != nil && err != io.EOF {
+	switch {
+	case err == io.EOF:
+		// All arrived: lift the deadline (see ServeHTTP).
+		_ = b.c.rc.SetReadDeadline(time.Time{})
+	case err != nil:
 		b.c.setClientBodyErr(err)
 	}
 	return n, err
