@@ -143,6 +143,8 @@ export async function startStack(o = {}) {
   } catch (err) {
     await Promise.all(nangos.map((n) => n.stop()));
     await oauth.close();
+    await fs.rm(tmp, { recursive: true, force: true });
+    if (pgSchema) dropSchema(pgSchema);
     throw err;
   }
 
