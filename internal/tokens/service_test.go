@@ -193,32 +193,52 @@ func concurrentGets(t *testing.T, n int, svc func(i int) *tokens.Service, key, i
 	return seen
 }
 
-func TestRotationTwoStoresOneDatabase(t *testing.T) {
+// TestConcurrentReadersTwoInstances is the concurrency test of the OAuth
+// issue at service level: two token services on two store instances of one
+// database (on PostgreSQL: separate pools, leases and LISTEN/NOTIFY), 50
+// concurrent Gets of a token about to expire split across both: exactly
+// one token request reaches the provider (which rejects reused refresh
+// tokens) and all 50 get the same token, which the provider accepts.
+// Three rounds, so rotated refresh tokens are used in turn.
+func TestConcurrentReadersTwoInstances(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		e := newEnv(t, b)
-		st2 := e.open(t)
-		// The provider is slow enough for every reader to arrive while the
-		// refresh runs.
-		e.prov.hook = func(http.ResponseWriter, *http.Request, url.Values) bool {
-			time.Sleep(150 * time.Millisecond)
-			return false
-		}
-		svcs := []*tokens.Service{e.service(nil, nil), e.service(st2, nil)}
-		e.connection("rot", "c1", time.Minute, false)
-		seen := concurrentGets(t, 50, func(i int) *tokens.Service { return svcs[i%2] }, "rot", "c1", false)
-		if len(seen) != 1 {
-			t.Fatalf("readers got %d different tokens, want 1: %v", len(seen), seen)
-		}
-		if got := e.prov.requests.Load(); got != 1 {
-			t.Fatalf("provider got %d token requests, want exactly 1", got)
-		}
-		for at, n := range seen {
-			if n != 50 || !e.prov.works(at) {
-				t.Fatalf("%d readers got a token the provider accepts: %v, want 50", n, e.prov.works(at))
-			}
-		}
-		if r := e.prov.reuses.Load(); r != 0 {
-			t.Fatalf("provider saw %d reused refresh tokens", r)
+		for _, delay := range []time.Duration{0, 150 * time.Millisecond} {
+			t.Run("provider latency "+delay.String(), func(t *testing.T) {
+				e := newEnv(t, b)
+				st2 := e.open(t)
+				e.prov.hook = func(http.ResponseWriter, *http.Request, url.Values) bool {
+					time.Sleep(delay)
+					return false
+				}
+				svcs := []*tokens.Service{e.service(nil, nil), e.service(st2, nil)}
+				e.connection("rot", "c1", time.Minute, false)
+				for round := 1; round <= 3; round++ {
+					if round > 1 {
+						if _, err := e.st.UpdateConnection(ctxT(t), "rot", "c1", func(c *store.Connection) error {
+							exp := time.Now().Add(time.Minute)
+							c.Credentials.ExpiresAt = &exp
+							return nil
+						}); err != nil {
+							t.Fatal(err)
+						}
+					}
+					seen := concurrentGets(t, 50, func(i int) *tokens.Service { return svcs[i%2] }, "rot", "c1", false)
+					if len(seen) != 1 {
+						t.Fatalf("round %d: readers got %d different tokens, want 1", round, len(seen))
+					}
+					for at, n := range seen {
+						if n != 50 || !e.prov.works(at) {
+							t.Fatalf("round %d: %d readers got the token, accepted by the provider: %v", round, n, e.prov.works(at))
+						}
+					}
+					if got := e.prov.requests.Load(); got != int64(round) {
+						t.Fatalf("round %d: provider got %d token requests in total, want exactly %d", round, got, round)
+					}
+				}
+				if r := e.prov.reuses.Load(); r != 0 {
+					t.Fatalf("provider saw %d reused refresh tokens", r)
+				}
+			})
 		}
 	})
 }
@@ -405,9 +425,7 @@ func TestStuckProviderDoesNotBlockOthers(t *testing.T) {
 			_, err := svc.Get(context.Background(), "stk", "s1", tokens.GetOptions{})
 			stuckDone <- err
 		}()
-		for stuck.requests.Load() == 0 { // the stuck refresh is under way
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitFor(t, "the stuck refresh to reach the provider", func() bool { return stuck.requests.Load() > 0 }, stuckDone)
 		// Another connection is served while the stuck one waits.
 		if _, err := svc.Get(ctxT(t), "rot", "c1", tokens.GetOptions{}); err != nil {
 			t.Fatalf("other connection: %v", err)
@@ -458,9 +476,7 @@ func TestWaitersCancelIndependently(t *testing.T) {
 			_, err := svc.Get(ctx1, "rot", "c1", tokens.GetOptions{})
 			first <- err
 		}()
-		for e.prov.requests.Load() == 0 {
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitFor(t, "the refresh to reach the provider", func() bool { return e.prov.requests.Load() > 0 }, first)
 		second := make(chan store.Connection, 1)
 		go func() {
 			c, err := svc.Get(ctxT(t), "rot", "c1", tokens.GetOptions{})
@@ -482,4 +498,22 @@ func TestWaitersCancelIndependently(t *testing.T) {
 			t.Error("refresh result not stored")
 		}
 	})
+}
+
+// waitFor polls cond until it holds; it fails the test if done delivers
+// first (the operation ended early) or after 30 seconds.
+func waitFor(t *testing.T, what string, cond func() bool, done chan error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		select {
+		case err := <-done:
+			t.Fatalf("waiting for %s: the operation ended first: %v", what, err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
