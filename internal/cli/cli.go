@@ -66,7 +66,7 @@ func commands() map[string]*command {
 		{name: "migrate", summary: "Apply database migrations and exit", run: runMigrate},
 		{name: "version", summary: "Print version and commit", run: runVersion},
 		{name: "config", summary: "Configuration tools", usage: "dump", run: runConfig},
-		{name: "keys", summary: "Encryption keys: status, rotate, decrypt", usage: "status|rotate|decrypt", run: runKeys},
+		{name: "keys", summary: "Encryption keys: status, rotate, decrypt, generate", usage: "status|rotate|decrypt|generate", run: runKeys},
 	}
 	m := make(map[string]*command, len(list))
 	for _, c := range list {
