@@ -42,6 +42,11 @@ describe('OAuth flow: @nangohq/frontend@0.16.1 + @nangohq/node@0.16.0 against na
     wsChecked ??= await s.websocketAck();
     return need(t, [wsChecked, 'server lacks the WebSocket channel (no connection_ack on ws://host/)']);
   }
+  /** sdkReady: flowReady, plus /sdk/nango.js when the test runs with our browser SDK. */
+  async function sdkReady(t, sdk) {
+    if (!(await flowReady(t))) return false;
+    return sdk === 'frontend' || need(t, feat('sdk'));
+  }
   async function authOK(t, name, connectionId, opts = {}) {
     const r = await s.auth(s.keys[name], connectionId, { ...FLOW, ...opts });
     assert.ok(!r.timeout, `auth(${name}) did not settle within ${FLOW.timeoutMs} ms; popup went through ${JSON.stringify(r.popupUrls)}`);
@@ -255,49 +260,51 @@ describe('OAuth flow: @nangohq/frontend@0.16.1 + @nangohq/node@0.16.0 against na
 
   // --- flow errors (SPEC §2.5) ------------------------------------------------------------------
 
-  test('error: unknown integration rejects with provider_config_err', async (t) => {
-    if (!(await flowReady(t))) return;
-    const key = `${s.runId}-no-such-integration`;
-    const e = await authError(t, 'long', 'u1', { key });
-    assert.deepEqual(e, { type: 'provider_config_err', message: `Could not find a Provider Config matching the "${key}" key.` });
-  });
+  for (const sdk of ['frontend', 'ours']) {
+    test(`[${sdk}] error: unknown integration rejects with provider_config_err`, async (t) => {
+      if (!(await sdkReady(t, sdk))) return;
+      const key = `${s.runId}-no-such-integration-${sdk}`;
+      const e = await authError(t, 'long', 'u1', { key, sdk });
+      assert.deepEqual(e, { type: 'provider_config_err', message: `Could not find a Provider Config matching the "${key}" key.` });
+    });
 
-  test('error: the provider denies consent (error=access_denied) rejects with callback_err', async (t) => {
-    if (!(await flowReady(t))) return;
-    const e = await authError(t, 'deny', `${s.runId}-user-deny`);
-    assert.equal(e.type, 'callback_err');
-    assert.match(e.message, /access_denied/, 'the provider\'s error is reported');
-    assert.ok(s.oauth.stats().interactions.denied >= 1, 'the test user denied');
-    assert.equal(s.oauth.tokenRequestCount('authorization_code', 'e2e-deny'), 0, 'no token request after a denial');
-  });
+    test(`[${sdk}] error: the provider denies consent (error=access_denied) rejects with callback_err`, async (t) => {
+      if (!(await sdkReady(t, sdk))) return;
+      const e = await authError(t, 'deny', `${s.runId}-${sdk}-user-deny`, { sdk });
+      assert.equal(e.type, 'callback_err');
+      assert.match(e.message, /access_denied/, 'the provider\'s error is reported');
+      assert.ok(s.oauth.stats().interactions.denied >= 1, 'the test user denied');
+      assert.equal(s.oauth.tokenRequestCount('authorization_code', 'e2e-deny'), 0, 'no token request after a denial');
+    });
 
-  test('error: token exchange refused (wrong client secret) rejects with unknown_err', async (t) => {
-    if (!(await flowReady(t))) return;
-    const e = await authError(t, 'wrongsecret', `${s.runId}-user-wrong`);
-    assert.deepEqual(e, { type: 'unknown_err', message: 'Unkown error during the Oauth flow.' });
-    const st = s.oauth.stats('e2e-long').events.filter((ev) => ev.grantType === 'authorization_code');
-    assert.equal(st.at(-1).error, 'invalid_client', 'the provider refused the exchange');
-  });
+    test(`[${sdk}] error: token exchange refused (wrong client secret) rejects with unknown_err`, async (t) => {
+      if (!(await sdkReady(t, sdk))) return;
+      const e = await authError(t, 'wrongsecret', `${s.runId}-${sdk}-user-wrong`, { sdk });
+      assert.deepEqual(e, { type: 'unknown_err', message: 'Unkown error during the Oauth flow.' });
+      const st = s.oauth.stats('e2e-long').events.filter((ev) => ev.grantType === 'authorization_code');
+      assert.equal(st.at(-1).error, 'invalid_client', 'the provider refused the exchange');
+    });
 
-  test('error: missing connection config param rejects with url_param_err', async (t) => {
-    if (!(await flowReady(t))) return;
-    const e = await authError(t, 'host', `${s.runId}-user-noparam`);
-    assert.equal(e.type, 'url_param_err');
-    assert.ok(e.message.startsWith('Missing Connection Config param(s) in Auth request to interpolate url '), e.message);
-  });
+    test(`[${sdk}] error: missing connection config param rejects with url_param_err`, async (t) => {
+      if (!(await sdkReady(t, sdk))) return;
+      const e = await authError(t, 'host', `${s.runId}-${sdk}-user-noparam`, { sdk });
+      assert.equal(e.type, 'url_param_err');
+      assert.ok(e.message.startsWith('Missing Connection Config param(s) in Auth request to interpolate url '), e.message);
+    });
 
-  test('error: template grant_type other than authorization_code rejects with grant_type_err', async (t) => {
-    if (!(await flowReady(t))) return;
-    const e = await authError(t, 'badgrant', `${s.runId}-user-grant`);
-    assert.deepEqual(e, { type: 'grant_type_err', message: 'The grant type "client_credentials" is not supported by this OAuth flow.' });
-  });
+    test(`[${sdk}] error: template grant_type other than authorization_code rejects with grant_type_err`, async (t) => {
+      if (!(await sdkReady(t, sdk))) return;
+      const e = await authError(t, 'badgrant', `${s.runId}-${sdk}-user-grant`, { sdk });
+      assert.deepEqual(e, { type: 'grant_type_err', message: 'The grant type "client_credentials" is not supported by this OAuth flow.' });
+    });
 
-  test('error: callback without code rejects with callback_err', async (t) => {
-    if (!(await flowReady(t))) return;
-    // e2e-nocode's provider redirects back with the state only.
-    const e = await authError(t, 'nocode', `${s.runId}-user-nocode`);
-    assert.deepEqual(e, { type: 'callback_err', message: 'Did not get authorization code in the callback.' });
-  });
+    test(`[${sdk}] error: callback without code rejects with callback_err`, async (t) => {
+      if (!(await sdkReady(t, sdk))) return;
+      // e2e-nocode's provider redirects back with the state only.
+      const e = await authError(t, 'nocode', `${s.runId}-${sdk}-user-nocode`, { sdk });
+      assert.deepEqual(e, { type: 'callback_err', message: 'Did not get authorization code in the callback.' });
+    });
+  }
 
   test('error: no connection_id reports missing_connection_id over the WebSocket', async (t) => {
     if (!(await flowReady(t))) return;
@@ -424,15 +431,6 @@ describe('OAuth flow: @nangohq/frontend@0.16.1 + @nangohq/node@0.16.0 against na
     const token = await s.node().getToken(s.keys.ours, `${s.runId}-user-ours`);
     assert.equal((await callApi(s.oauth, token)).status, 200);
     assert.deepEqual(s.harnessProblems(), []);
-  });
-
-  test('our /sdk/nango.js: unknown integration rejects with provider_config_err', async (t) => {
-    if (!(await flowReady(t))) return;
-    if (!need(t, feat('sdk'))) return;
-    const key = `${s.runId}-missing-for-ours`;
-    const r = await s.auth(key, 'u1', { ...FLOW, sdk: 'ours' });
-    assert.ok(!r.timeout, 'auth() settled');
-    assert.deepEqual(r.error, { type: 'provider_config_err', message: `Could not find a Provider Config matching the "${key}" key.` });
   });
 
   // --- restarts ----------------------------------------------------------------------------------
