@@ -48,14 +48,51 @@ func (a *activityLog) add(e store.Activity) {
 	}
 }
 
+// batchMax bounds the entries written together.
+const batchMax = 256
+
+// ActivityBatcher is implemented by stores that can append several activity
+// entries in one transaction; the proxy then writes its queued entries in
+// batches (one commit for many calls) instead of one by one.
+type ActivityBatcher interface {
+	AddActivities(ctx context.Context, entries []store.Activity) error
+}
+
 func (a *activityLog) run() {
 	defer close(a.done)
+	batcher, _ := a.st.(ActivityBatcher)
+	batch := make([]store.Activity, 0, batchMax)
 	for e := range a.ch {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := a.st.AddActivity(ctx, &e); err != nil {
+		batch = append(batch[:0], e)
+	more:
+		for len(batch) < batchMax {
+			select {
+			case e, ok := <-a.ch:
+				if !ok {
+					break more
+				}
+				batch = append(batch, e)
+			default:
+				break more
+			}
+		}
+		a.write(batcher, batch)
+	}
+}
+
+func (a *activityLog) write(batcher ActivityBatcher, batch []store.Activity) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if batcher != nil && len(batch) > 1 {
+		if err := batcher.AddActivities(ctx, batch); err != nil {
+			a.log.Warn("proxy: activity entries could not be written", "entries", len(batch), "err", err)
+		}
+		return
+	}
+	for i := range batch {
+		if err := a.st.AddActivity(ctx, &batch[i]); err != nil {
 			a.log.Warn("proxy: activity entry could not be written", "err", err)
 		}
-		cancel()
 	}
 }
 

@@ -26,7 +26,7 @@ import (
 // ServeMux, as the server mounts it) on a real store, with a real credential
 // service. Templates are parsed from YAML with the catalog's own parser.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	st     store.Store
 	tokens *tokens.Service
 	h      *proxy.Handler
@@ -39,12 +39,14 @@ type env struct {
 type envOptions struct {
 	cfg     config.Proxy
 	backoff time.Duration // BackoffBase; default 20ms
-	open    func(t *testing.T) store.Store
+	open    func(t testing.TB) store.Store
 	// server adjusts the http.Server the proxy is served by (timeouts).
 	server func(*http.Server)
+	// activity replaces the store the proxy records activity in.
+	activity func(store.Store) proxy.Store
 }
 
-func openSQLite(t *testing.T) store.Store {
+func openSQLite(t testing.TB) store.Store {
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "nango.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +58,7 @@ func openSQLite(t *testing.T) store.Store {
 	return s
 }
 
-func newEnv(t *testing.T, o envOptions) *env {
+func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	if o.open == nil {
 		o.open = openSQLite
@@ -67,8 +69,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e := &env{t: t, st: o.open(t), templates: map[string]*provider.Template{}}
 	e.tokens = tokens.New(tokens.Options{Store: e.st, Templates: e.template, OAuth: &oauth.Client{Timeout: 5 * time.Second}})
 	t.Cleanup(func() { _ = e.tokens.Close() })
+	var ps proxy.Store = e.st
+	if o.activity != nil {
+		ps = o.activity(e.st)
+	}
 	e.h = proxy.New(proxy.Options{
-		Tokens: e.tokens, Store: e.st, Templates: e.template, Config: o.cfg,
+		Tokens: e.tokens, Store: ps, Templates: e.template, Config: o.cfg,
 		BackoffBase: o.backoff, BackoffMax: 10 * o.backoff,
 	})
 	mux := http.NewServeMux()
@@ -228,7 +234,7 @@ type upstream struct {
 	answer func(w http.ResponseWriter, r *http.Request, n int, body []byte)
 }
 
-func newUpstream(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, n int, body []byte)) *upstream {
+func newUpstream(t testing.TB, answer func(w http.ResponseWriter, r *http.Request, n int, body []byte)) *upstream {
 	u := &upstream{answer: answer}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)

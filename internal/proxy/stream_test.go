@@ -282,10 +282,10 @@ func TestStalledStreamsAreCut(t *testing.T) {
 func TestRefreshBeforeProxy(t *testing.T) {
 	backends := []struct {
 		name string
-		open func(t *testing.T) store.Store
+		open func(t testing.TB) store.Store
 	}{
 		{"sqlite", openSQLite},
-		{"postgres", func(t *testing.T) store.Store {
+		{"postgres", func(t testing.TB) store.Store {
 			s, err := postgres.Open(context.Background(), postgres.Config{DSN: pgtest.DSN(t)}, store.Options{})
 			if err != nil {
 				t.Fatal(err)
