@@ -153,6 +153,15 @@ func (h *Handlers) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 	h.hub.serve(w, r)
 }
 
+// OpenSockets returns the number of WebSocket clients open on this
+// instance (for metrics). It is safe on a nil *Handlers (0).
+func (h *Handlers) OpenSockets() int {
+	if h == nil || h.hub == nil {
+		return 0
+	}
+	return h.hub.count()
+}
+
 // Run processes flow results published by other instances and deletes
 // expired OAuth sessions periodically. It returns nil when ctx ends or Close
 // is called, and when the store's subscription ends (the store closed).

@@ -209,3 +209,32 @@ func AD(table, column string, rowKey ...string) []byte {
 	}
 	return b
 }
+
+// PoolStats is a snapshot of one database connection pool of a driver.
+type PoolStats struct {
+	// Name tells the pools of one driver apart ("main" for PostgreSQL;
+	// "reader" and "writer" for SQLite).
+	Name string
+	// Open is the number of open connections (in use plus idle).
+	Open int64
+	// InUse is the number of connections currently in use.
+	InUse int64
+	// Idle is the number of idle connections.
+	Idle int64
+	// Max is the pool's connection limit; 0 means unbounded.
+	Max int64
+	// WaitCount is the total number of acquisitions that had to wait for a
+	// connection since the pool opened.
+	WaitCount int64
+	// WaitDuration is the total time spent waiting for a connection since
+	// the pool opened.
+	WaitDuration time.Duration
+}
+
+// PoolStatser is an optional interface of drivers that can report their
+// connection pools (for metrics). PoolStats must be cheap, safe for
+// concurrent use, and safe to call after Close (it then reports what is
+// left, usually nothing open).
+type PoolStatser interface {
+	PoolStats() []PoolStats
+}

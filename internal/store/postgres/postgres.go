@@ -159,6 +159,15 @@ func (s *Store) now() time.Time { return s.nowFn().UTC().Truncate(time.Microseco
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return dbErr(s.pool.Ping(ctx)) }
 
+// PoolStats reports the pgx pool (store.PoolStatser).
+func (s *Store) PoolStats() []store.PoolStats {
+	st := s.pool.Stat()
+	return []store.PoolStats{{
+		Name: "main", Open: int64(st.TotalConns()), InUse: int64(st.AcquiredConns()), Idle: int64(st.IdleConns()),
+		Max: int64(st.MaxConns()), WaitCount: st.EmptyAcquireCount(), WaitDuration: st.EmptyAcquireWaitTime(),
+	}}
+}
+
 // Close stops the listener, ends every subscription and closes the pool. It
 // is idempotent.
 func (s *Store) Close() error {

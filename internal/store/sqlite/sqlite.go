@@ -152,6 +152,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	return dbErr(s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one))
 }
 
+// PoolStats reports the reader and writer pools (store.PoolStatser).
+func (s *Store) PoolStats() []store.PoolStats {
+	conv := func(name string, st sql.DBStats) store.PoolStats {
+		return store.PoolStats{Name: name, Open: int64(st.OpenConnections), InUse: int64(st.InUse), Idle: int64(st.Idle),
+			Max: int64(st.MaxOpenConnections), WaitCount: st.WaitCount, WaitDuration: st.WaitDuration}
+	}
+	return []store.PoolStats{conv("writer", s.w.Stats()), conv("reader", s.r.Stats())}
+}
+
 // Close closes both pools and ends every subscription. It is idempotent.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
