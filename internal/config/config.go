@@ -67,6 +67,9 @@ type Config struct {
 
 	// Proxy configures ALL /proxy/* (the NANGO_PROXY_* variables).
 	Proxy Proxy
+
+	// Ops configures metrics and tracing (NANGO_METRICS*, OTEL_*).
+	Ops Ops
 }
 
 // Proxy configures the API proxy.

@@ -291,6 +291,31 @@ var vars = []*variable{
 			c.TelemetryEndpoint = u
 			return err
 		}},
+	{Name: "NANGO_METRICS", Group: "Operations", Default: "secret",
+		Doc: "Prometheus metrics: `secret` serves /metrics on the server's port behind NANGO_SECRET_KEY (Bearer or Basic, like the API; open when no key is set); " +
+			"`port` serves them only on NANGO_METRICS_ADDR, without authentication (keep that port private); `off` serves none. See docs/metrics.md.",
+		apply: func(c *Config, v string, _ bool) error {
+			m, err := parseMetricsMode(v)
+			c.Ops.MetricsMode = m
+			return err
+		}},
+	{Name: "NANGO_METRICS_ADDR", Group: "Operations", Default: ":9464",
+		Doc: "Listen address of /metrics when NANGO_METRICS=port (host:port; `:9464` listens on every interface).",
+		apply: func(c *Config, v string, _ bool) error {
+			a, err := parseListenAddr(v)
+			c.Ops.MetricsAddr = a
+			return err
+		}},
+	{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Group: "Operations",
+		Doc: "OpenTelemetry collector base URL (OTLP over HTTP, e.g. http://otel-collector:4318). When set, the server sends trace spans of its HTTP requests and provider calls to <URL>/v1/traces. See docs/metrics.md.",
+		apply: func(c *Config, v string, set bool) error {
+			if !set || strings.TrimSpace(v) == "" {
+				return nil
+			}
+			u, err := parseHTTPURL(v)
+			c.Ops.OTLPEndpoint = u
+			return err
+		}},
 }
 
 // HMACAlgorithms lists the accepted NANGO_HMAC_ALGORITHM names.
