@@ -32,13 +32,14 @@ export async function startHarness({ host = '127.0.0.1' } = {}) {
     const { pathname } = new URL(req.url, 'http://x');
     const f = files[pathname];
     if (req.method !== 'GET' || !f) {
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.writeHead(404, { 'Content-Type': 'text/plain', Connection: 'close' });
       res.end('not found');
       return;
     }
     try {
       const body = await fs.readFile(f[0]);
-      res.writeHead(200, { 'Content-Type': f[1], 'Cache-Control': 'no-store' });
+      // No keep-alive: a browser reusing a socket the server is just closing fails the module import.
+      res.writeHead(200, { 'Content-Type': f[1], 'Cache-Control': 'no-store', Connection: 'close' });
       res.end(body);
     } catch (err) {
       res.writeHead(500, { 'Content-Type': 'text/plain' });

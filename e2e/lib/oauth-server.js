@@ -83,7 +83,9 @@ export async function startOAuthServer(opts = {}) {
   let failNext = { count: 0, status: 503 };
 
   // --- the HTTP server; the provider needs the port for its issuer, so listen first ---------------
-  const server = http.createServer();
+  // Idle keep-alive sockets stay open longer than a test pauses (Node's 5 s default races with the
+  // browser reusing a socket the server is just closing).
+  const server = http.createServer({ keepAliveTimeout: 120000, headersTimeout: 125000 });
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port || 0, host, resolve);
