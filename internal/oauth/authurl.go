@@ -7,6 +7,7 @@ import (
 
 	"github.com/nango-go/nango/internal/provider"
 	"github.com/nango-go/nango/internal/secret"
+	"github.com/nango-go/nango/internal/store"
 )
 
 // AuthRequest is what AuthorizationURL needs.
@@ -68,8 +69,12 @@ func AuthorizationURL(r AuthRequest) (string, error) {
 	p.set("redirect_uri", r.CallbackURL)
 	p.set("scope", joinScopes(r.Scopes, t.ScopeSeparator))
 	p.set("state", r.State)
-	for _, x := range t.AuthorizationParams {
-		p.set(x.Name, x.Value)
+	ap, err := interpolateParams(t, t.AuthorizationParams, r.ConnectionConfig, nil, store.Integration{ClientID: r.ClientID})
+	if err != nil {
+		return "", err
+	}
+	for _, x := range ap {
+		p.set(x.name, x.value)
 	}
 	if !t.DisablePKCE {
 		if r.CodeVerifier.IsZero() {

@@ -130,8 +130,12 @@ func (c *Client) Exchange(ctx context.Context, r ExchangeRequest) (TokenResult, 
 	p.set("grant_type", "authorization_code")
 	p.set("code", r.Code)
 	p.set("redirect_uri", r.CallbackURL)
-	for _, x := range t.TokenParams {
-		p.set(x.Name, x.Value)
+	tp, err := interpolateParams(t, t.TokenParams, r.ConnectionConfig, callbackMeta, r.Integration)
+	if err != nil {
+		return TokenResult{}, err
+	}
+	for _, x := range tp {
+		p.set(x.name, x.value)
 	}
 	if !t.DisablePKCE && !r.CodeVerifier.IsZero() {
 		p.set("code_verifier", r.CodeVerifier.Reveal())
@@ -192,9 +196,13 @@ func (c *Client) Refresh(ctx context.Context, r RefreshRequest) (TokenResult, er
 	if len(src) == 0 {
 		src = t.TokenParams
 	}
-	for _, x := range src {
-		if x.Name != "grant_type" {
-			p.set(x.Name, x.Value)
+	rp, err := interpolateParams(t, src, r.Connection.ConnectionConfig, r.Connection.Metadata, r.Integration)
+	if err != nil {
+		return TokenResult{}, err
+	}
+	for _, x := range rp {
+		if x.name != "grant_type" {
+			p.set(x.name, x.value)
 		}
 	}
 	p.set("refresh_token", rt.Reveal())

@@ -88,14 +88,18 @@ func ErrURLParam(url string, connectionConfig map[string]any) *FlowError {
 	if connectionConfig == nil {
 		connectionConfig = map[string]any{}
 	}
+	return flowErr(ErrTypeURLParam, "Missing Connection Config param(s) in Auth request to interpolate url "+url+". Provided Connection Config: "+configJSON(connectionConfig))
+}
+
+// configJSON renders a connection config as JSON.stringify does.
+func configJSON(connectionConfig map[string]any) string {
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false) // as JSON.stringify; pages escape what they show
-	cc := "{}"
-	if enc.Encode(connectionConfig) == nil {
-		cc = strings.TrimSuffix(b.String(), "\n")
+	if enc.Encode(connectionConfig) != nil {
+		return "{}"
 	}
-	return flowErr(ErrTypeURLParam, "Missing Connection Config param(s) in Auth request to interpolate url "+url+". Provided Connection Config: "+cc)
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // ErrGrantType is grant_type_err: the template's token_params.grant_type is

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nango-go/nango/internal/provider"
+	"github.com/nango-go/nango/internal/store"
 )
 
 // hostBreakers are the characters that, inside a connection-config value
@@ -113,3 +114,62 @@ func baseURL(u *url.URL) string {
 // endpointText is u without query, fragment and user info: what errors and
 // logs may name.
 func endpointText(u *url.URL) string { return baseURL(u) }
+
+// interpolateParams resolves the placeholders of template parameters
+// (authorization_params, token_params, refresh_params, request_params) with
+// the connection config (metadata as a fallback), ${clientId},
+// ${clientSecret} and ${random}. A parameter whose placeholders have no
+// value is left out when every missing value is declared optional in the
+// template's connection_config (or the template skips empty authorization
+// parameters); otherwise the result is url_param_err naming the parameter.
+func interpolateParams(t *provider.Template, ps provider.Params, cc, md map[string]any, in store.Integration) (params, error) {
+	var out params
+	vars := provider.Vars{ConnectionConfig: cc, Metadata: md, ClientID: in.ClientID, ClientSecret: in.ClientSecret}
+	for _, x := range ps {
+		if !strings.Contains(x.Value, "${") && !strings.Contains(x.Value, "||") {
+			out.set(x.Name, x.Value)
+			continue
+		}
+		v, err := provider.Interpolate(x.Value, vars)
+		if err == nil {
+			out.set(x.Name, v)
+			continue
+		}
+		var me *provider.MissingError
+		if errors.As(err, &me) && optionalOnly(t, me) {
+			continue
+		}
+		if cc == nil {
+			cc = map[string]any{}
+		}
+		fe := ErrURLParam(x.Name+"="+x.Value, cc)
+		fe.Description = fmt.Sprintf("Missing Connection Config param(s) for the parameter %s=%s of the provider template. Provided Connection Config: %s",
+			x.Name, x.Value, configJSON(cc))
+		fe.Err = err
+		return nil, fe
+	}
+	return out, nil
+}
+
+// optionalOnly reports whether every missing value of me may be absent:
+// declared optional connection-config values, or any value of a template
+// that skips empty authorization parameters.
+func optionalOnly(t *provider.Template, me *provider.MissingError) bool {
+	if t == nil {
+		return false
+	}
+	if t.AuthorizationURLSkipEmpty {
+		return true
+	}
+	names := me.Params()
+	if len(names) != len(me.Names) {
+		return false
+	}
+	for _, n := range names {
+		f, ok := t.ConnectionConfigField(n)
+		if !ok || !f.Optional {
+			return false
+		}
+	}
+	return true
+}

@@ -28,13 +28,19 @@ type credentialsWire struct {
 	Password         *string        `json:"password,omitempty"`
 	ExpiresAt        string         `json:"expires_at,omitempty"`
 	Raw              map[string]any `json:"raw,omitempty"`
+	// OAUTH2_CC per-connection client credentials.
+	ClientID          string `json:"client_id,omitempty"`
+	ClientSecret      string `json:"client_secret,omitempty"`
+	ClientCertificate string `json:"client_certificate,omitempty"`
+	ClientPrivateKey  string `json:"client_private_key,omitempty"`
 }
 
 // MarshalJSON encodes the credentials in the reference's shape, revealing the
 // secrets:
 //
 //	OAUTH2    {"type","access_token","refresh_token"?,"expires_at"?,"raw"}
-//	OAUTH2_CC {"type","token","expires_at"?,"raw"}
+//	OAUTH2_CC {"type","token","expires_at"?,"raw","client_id"?,"client_secret"?,
+//	           "client_certificate"?,"client_private_key"?}
 //	OAUTH1    {"type","oauth_token","oauth_token_secret","raw"}
 //	API_KEY   {"type","apiKey"}
 //	BASIC     {"type","username","password"}
@@ -47,6 +53,10 @@ func (c Credentials) MarshalJSON() ([]byte, error) {
 			w.RefreshToken = c.RefreshToken.Reveal()
 		} else {
 			w.Token = c.AccessToken.Reveal()
+			w.ClientID = c.ClientID
+			w.ClientSecret = c.ClientSecret.Reveal()
+			w.ClientCertificate = c.ClientCertificate.Reveal()
+			w.ClientPrivateKey = c.ClientPrivateKey.Reveal()
 		}
 		if c.ExpiresAt != nil {
 			w.ExpiresAt = FormatTime(*c.ExpiresAt)
@@ -83,8 +93,14 @@ func (c *Credentials) UnmarshalJSON(b []byte) error {
 	switch w.Type {
 	case OAuth2, OAuth2CC:
 		out.AccessToken = secret.String(w.AccessToken)
-		if w.Type == OAuth2CC && w.Token != "" {
-			out.AccessToken = secret.String(w.Token)
+		if w.Type == OAuth2CC {
+			if w.Token != "" {
+				out.AccessToken = secret.String(w.Token)
+			}
+			out.ClientID = w.ClientID
+			out.ClientSecret = secret.String(w.ClientSecret)
+			out.ClientCertificate = secret.String(w.ClientCertificate)
+			out.ClientPrivateKey = secret.String(w.ClientPrivateKey)
 		}
 		out.RefreshToken = secret.String(w.RefreshToken)
 		if w.ExpiresAt != "" {

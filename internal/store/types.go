@@ -59,6 +59,16 @@ type Credentials struct {
 	RefreshToken secret.String // OAUTH2 only
 	ExpiresAt    *time.Time
 
+	// OAUTH2_CC: the connection's own client credentials, for templates that
+	// declare them per connection (credentials: client_id, client_secret,
+	// client_certificate, client_private_key). Empty when the integration's
+	// client id and secret are used. The server re-uses them to obtain new
+	// tokens.
+	ClientID          string
+	ClientSecret      secret.String
+	ClientCertificate secret.String // PEM, for mutual TLS
+	ClientPrivateKey  secret.String // PEM or JWK: mutual TLS key or private_key_jwt signing key
+
 	// OAUTH1.
 	OAuthToken       secret.String
 	OAuthTokenSecret secret.String
