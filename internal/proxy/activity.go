@@ -17,13 +17,14 @@ const activityQueue = 4096
 // activityLog writes proxy activity entries in the background, so a
 // proxied call never waits for the database after its answer.
 type activityLog struct {
-	st      Store
-	log     *slog.Logger
-	mu      sync.RWMutex
-	ch      chan store.Activity
-	closed  bool
-	done    chan struct{}
-	dropped atomic.Int64
+	st       Store
+	log      *slog.Logger
+	mu       sync.RWMutex
+	ch       chan store.Activity
+	closed   bool
+	done     chan struct{}
+	dropped  atomic.Int64
+	lastWarn atomic.Int64 // unix nanoseconds of the last "dropped" warning
 }
 
 func newActivityLog(st Store, log *slog.Logger) *activityLog {
@@ -42,8 +43,10 @@ func (a *activityLog) add(e store.Activity) {
 	select {
 	case a.ch <- e:
 	default:
-		if a.dropped.Add(1)%1000 == 1 {
-			a.log.Warn("proxy: activity log is behind; entries dropped", "dropped_total", a.dropped.Load())
+		n := a.dropped.Add(1)
+		now := time.Now().UnixNano()
+		if last := a.lastWarn.Load(); now-last > int64(10*time.Second) && a.lastWarn.CompareAndSwap(last, now) {
+			a.log.Warn("proxy: the activity log cannot keep up with the calls; entries dropped", "dropped_total", n)
 		}
 	}
 }

@@ -160,16 +160,16 @@ func (c *call) attemptsAllowed() (int, *httpx.Error) {
 func (c *call) internal(doing string, err error) *httpx.Error {
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
-		c.h.o.Logger.Warn("proxy: database unavailable while "+doing, "err", err)
+		c.log().Warn("proxy: database unavailable while "+doing, "err", err)
 		return httpx.E("database_unavailable")
 	case errors.Is(err, store.ErrUndecryptable):
-		c.h.o.Logger.Error("proxy: stored secret cannot be decrypted while "+doing, "err", err)
+		c.log().Error("proxy: stored secret cannot be decrypted while "+doing, "err", err)
 		return httpx.E("undecryptable_secret")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		c.failure = "the caller went away while " + doing
 		return httpx.E("internal_error")
 	}
-	httpx.Logger(c.r.Context()).Error("proxy: internal error while "+doing, "err", err)
+	c.log().Error("proxy: internal error while "+doing, "err", err)
 	return httpx.E("internal_error")
 }
 

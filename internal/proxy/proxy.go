@@ -199,6 +199,14 @@ func (c *call) serve() {
 	c.forward(p)
 }
 
+// log is the handler's logger with the request id.
+func (c *call) log() *slog.Logger {
+	if id := httpx.RequestID(c.r.Context()); id != "" {
+		return c.h.o.Logger.With("request_id", id)
+	}
+	return c.h.o.Logger
+}
+
 // fail answers with a Nango-side error envelope.
 func (c *call) fail(e *httpx.Error) {
 	c.status = e.Status

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -14,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -808,4 +810,51 @@ func hmacSHA1Hex(msg, key string) string {
 	m := hmac.New(sha1.New, []byte(key))
 	m.Write([]byte(msg))
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// slowBatcher is a store whose activity writes are slow, and that can
+// write several entries at once.
+type slowBatcher struct {
+	store.Store
+	mu      sync.Mutex
+	batches []int
+}
+
+func (s *slowBatcher) AddActivity(ctx context.Context, a *store.Activity) error {
+	return s.AddActivities(ctx, []store.Activity{*a})
+}
+
+func (s *slowBatcher) AddActivities(ctx context.Context, entries []store.Activity) error {
+	time.Sleep(20 * time.Millisecond)
+	s.mu.Lock()
+	s.batches = append(s.batches, len(entries))
+	s.mu.Unlock()
+	for i := range entries {
+		if err := s.Store.AddActivity(ctx, &entries[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func TestActivityBatchedWhenTheStoreCan(t *testing.T) {
+	up := newUpstream(t, nil)
+	var sb *slowBatcher
+	e := simple(t, envOptions{activity: func(s store.Store) proxy.Store { sb = &slowBatcher{Store: s}; return sb }}, up)
+	const calls = 30
+	for i := 0; i < calls; i++ {
+		readAll(t, e.do(call{path: "/proxy/x", key: "api", id: "u1"}))
+	}
+	if n := len(e.activity()); n != calls {
+		t.Fatalf("%d entries, want %d", n, calls)
+	}
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	biggest := 0
+	for _, b := range sb.batches {
+		biggest = max(biggest, b)
+	}
+	if biggest < 2 || len(sb.batches) >= calls {
+		t.Errorf("batches %v: entries queued behind a slow write were not written together", sb.batches)
+	}
 }

@@ -53,7 +53,7 @@ func (c *call) forward(p *plan) {
 				c.fail(e)
 				return
 			}
-			c.h.o.Logger.Debug("proxy: attempt failed; retrying", "attempt", attempt, "err", errString(err))
+			c.log().Debug("proxy: attempt failed; retrying", "attempt", attempt, "err", errString(err))
 			if !sleep(c.r.Context(), backoff(attempt, c.h.o.BackoffBase, c.h.o.BackoffMax)) {
 				c.failure = "the caller went away"
 				return
@@ -133,7 +133,7 @@ func (c *call) upstreamError(err error, p *plan) *httpx.Error {
 }
 
 func (c *call) logUpstream(p *plan, problem string) {
-	c.h.o.Logger.Warn("proxy: upstream call failed", "provider_config_key", c.key, "connection_id", c.id,
+	c.log().Warn("proxy: upstream call failed", "provider_config_key", c.key, "connection_id", c.id,
 		"host", p.target.Host, "attempts", c.attempts, "error", problem)
 }
 
