@@ -134,7 +134,7 @@ func TestSeries(t *testing.T) {
 	}
 	for _, absent := range []string{
 		`nango_http_request_duration_seconds_count{method="GET",route="websocket"}`, // a socket's life is no latency
-		`nango_proxy_requests_total{provider="slack",status="0"}`,                  // no status is "none"
+		`nango_proxy_requests_total{provider="slack",status="0"}`,                   // no status is "none"
 		`provider="token"`,
 	} {
 		if strings.Contains(out, absent) {
