@@ -44,6 +44,8 @@ type envOptions struct {
 	server func(*http.Server)
 	// activity replaces the store the proxy records activity in.
 	activity func(store.Store) proxy.Store
+	// onCall is proxy.Options.OnCall.
+	onCall func(store.Activity)
 }
 
 func openSQLite(t testing.TB) store.Store {
@@ -75,7 +77,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	e.h = proxy.New(proxy.Options{
 		Tokens: e.tokens, Store: ps, Templates: e.template, Config: o.cfg,
-		BackoffBase: o.backoff, BackoffMax: 10 * o.backoff,
+		BackoffBase: o.backoff, BackoffMax: 10 * o.backoff, OnCall: o.onCall,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/proxy/", e.h)

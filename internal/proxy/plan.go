@@ -107,6 +107,10 @@ func (c *call) plan() (*plan, *httpx.Error) {
 		ClientID:         in.ClientID,
 		ClientSecret:     in.ClientSecret,
 	}
+	if cr := conn.Credentials; cr.Type == store.OAuth2CC && cr.ClientID != "" {
+		// Per-connection client credentials replace the integration's.
+		p.vars.ClientID, p.vars.ClientSecret = cr.ClientID, cr.ClientSecret
+	}
 
 	var baseURL *url.URL
 	if override != "" {
@@ -204,6 +208,10 @@ func credentialVars(cr store.Credentials) map[string]secret.String {
 		m["access_token"] = cr.AccessToken
 		if cr.Type == store.OAuth2CC {
 			m["token"] = cr.AccessToken
+			if cr.ClientID != "" {
+				m["client_id"] = secret.String(cr.ClientID)
+				m["client_secret"] = cr.ClientSecret
+			}
 		}
 	case store.OAuth1:
 		m["oauth_token"] = cr.OAuthToken

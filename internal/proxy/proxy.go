@@ -87,6 +87,11 @@ type Options struct {
 	// UserAgent is sent upstream unless the template or the caller sets
 	// one; "" means "nango-go".
 	UserAgent string
+	// OnCall, when set, receives every call's activity entry as the call
+	// ends, before it is queued for the store — also when the queue is full
+	// and the entry is dropped (metrics should count here). It runs on the
+	// request's goroutine and must be quick.
+	OnCall func(store.Activity)
 }
 
 // Handler serves ALL /proxy/*. It is safe for concurrent use; Close it to
@@ -229,7 +234,7 @@ func (c *call) record() {
 	case msg == "" && c.attempts > 1:
 		msg = "answered after " + strconv.Itoa(c.attempts) + " attempts"
 	}
-	c.h.activity.add(store.Activity{
+	a := store.Activity{
 		Time:              c.h.o.Now().UTC(),
 		Action:            "proxy",
 		Success:           c.failure == "" && c.status > 0 && c.status < 400,
@@ -242,7 +247,11 @@ func (c *call) record() {
 		Duration:          time.Since(c.start),
 		Attempts:          c.attempts,
 		Message:           clip(msg, 300),
-	})
+	}
+	if c.h.o.OnCall != nil {
+		c.h.o.OnCall(a)
+	}
+	c.h.activity.add(a)
 }
 
 // tokenError maps the credential service's errors as GET /connection does

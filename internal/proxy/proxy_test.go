@@ -858,3 +858,43 @@ func TestActivityBatchedWhenTheStoreCan(t *testing.T) {
 		t.Errorf("batches %v: entries queued behind a slow write were not written together", sb.batches)
 	}
 }
+
+func TestClientIDPlaceholders(t *testing.T) {
+	up := newUpstream(t, nil)
+	e := newEnv(t, envOptions{})
+	e.addTemplates(`
+t-cc:
+  auth_mode: OAUTH2_CC
+  token_url: https://example.com/token
+  proxy:
+    base_url: ` + up.URL + `
+    headers:
+      x-client: ${clientId}:${clientSecret}
+`)
+	e.integration("cc", "t-cc", "int-cid", "int-secret")
+	e.connection("cc", "shared", store.Credentials{Type: store.OAuth2CC, AccessToken: "t1"}, nil)
+	e.connection("cc", "own", store.Credentials{Type: store.OAuth2CC, AccessToken: "t2", ClientID: "conn-cid", ClientSecret: "conn-secret"}, nil)
+	for id, want := range map[string]string{"shared": "int-cid:int-secret", "own": "conn-cid:conn-secret"} {
+		readAll(t, e.do(call{path: "/proxy/x", key: "cc", id: id}))
+		if got := up.last(t).Header.Get("X-Client"); got != want {
+			t.Errorf("connection %s: x-client %q, want %q", id, got, want)
+		}
+	}
+}
+
+func TestOnCallSeesEveryCall(t *testing.T) {
+	up := newUpstream(t, func(w http.ResponseWriter, r *http.Request, _ int, _ []byte) { w.WriteHeader(502) })
+	var mu sync.Mutex
+	var got []store.Activity
+	e := newEnv(t, envOptions{onCall: func(a store.Activity) { mu.Lock(); got = append(got, a); mu.Unlock() }})
+	e.addTemplates(oauth2Template("t-api", up.URL))
+	e.integration("api", "t-api", "c", "s")
+	e.connection("api", "u1", bearer("x"), nil)
+	readAll(t, e.do(call{path: "/proxy/a?q=1", key: "api", id: "u1", header: map[string]string{"Retries": "2"}}))
+	readAll(t, e.do(call{path: "/proxy/b", key: "api", id: "nobody"}))
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || got[0].Endpoint != "/a?q" || got[0].Status != 502 || got[0].Attempts != 2 || got[1].Status != 400 {
+		t.Errorf("OnCall saw %+v", got)
+	}
+}
