@@ -67,6 +67,18 @@ func commands() map[string]*command {
 		{name: "version", summary: "Print version and commit", run: runVersion},
 		{name: "config", summary: "Configuration tools", usage: "dump", run: runConfig},
 		{name: "keys", summary: "Encryption keys: status, rotate, decrypt, generate", usage: "status|rotate|decrypt|generate", run: runKeys},
+		apiCommand("config:list"),
+		apiCommand("config:get"),
+		apiCommand("config:create"),
+		apiCommand("config:edit"),
+		apiCommand("config:delete"),
+		apiCommand("connection:list"),
+		apiCommand("connection:get"),
+		apiCommand("connection:import"),
+		apiCommand("connection:delete"),
+		apiCommand("token:get"),
+		apiCommand("proxy"),
+		apiCommand("completion"),
 	}
 	m := make(map[string]*command, len(list))
 	for _, c := range list {
