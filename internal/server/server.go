@@ -60,6 +60,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, e
 	}
 	s := &Server{cfg: cfg, log: log, store: st, catalog: cat}
 	s.closers = append(s.closers, st.Close)
+	if st, err = s.openOps(st); err != nil { // metrics, telemetry (wire_ops.go)
+		_ = s.Close()
+		return nil, err
+	}
 	if err := s.startEncryption(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -133,6 +137,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"result": "ok"})
 	})
+	s.registerOps(mux) // GET /ready, GET /metrics (wire_ops.go)
 
 	secured := guarded{mux: mux, key: func(h http.Handler) http.Handler {
 		return httpx.RequireSecretKey(s.cfg.SecretKey, h)
@@ -160,7 +165,7 @@ func (s *Server) routes() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
-	return observe(s.log, cors(root))
+	return observe(s.log, s.instrument(cors(root)))
 }
 
 // templateMode adapts the catalog for handlers that only need to know a
