@@ -114,15 +114,19 @@ func New(d Deps) *Handlers {
 	return h
 }
 
-// Register adds the public routes GET /oauth/connect/{providerConfigKey}
-// and GET /oauth/callback (no secret-key guard: browsers call them).
-// HEAD is refused on both: it would start a flow or spend a state.
+// Register adds the public routes GET /oauth/connect/{providerConfigKey},
+// GET /oauth/callback and the browser SDK's credential endpoints POST
+// /api-auth/api-key/{providerConfigKey} and POST
+// /api-auth/basic/{providerConfigKey} (no secret-key guard: browsers call
+// them). HEAD is refused on the GET routes: it would start a flow or spend
+// a state.
 func (h *Handlers) Register(mux Router) {
 	mux.HandleFunc("GET /oauth/connect/{providerConfigKey}", getOnly(h.serveConnect))
 	// No key: the reference's no_provider_config_key.
 	mux.HandleFunc("GET /oauth/connect/{$}", getOnly(h.serveConnect))
 	mux.HandleFunc("GET /oauth/connect", getOnly(h.serveConnect))
 	mux.HandleFunc("GET /oauth/callback", getOnly(h.serveCallback))
+	h.registerCredentials(mux)
 }
 
 // getOnly refuses the HEAD requests that GET patterns also match.

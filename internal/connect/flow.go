@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nango-go/nango/internal/httpx"
@@ -58,6 +59,7 @@ type completeRequest struct {
 func flows(client *oauth.Client) map[provider.AuthMode]flow {
 	return map[provider.AuthMode]flow{
 		provider.OAuth2: oauth2Flow{client: client},
+		provider.OAuth1: oauth1Flow{client: client},
 	}
 }
 
@@ -401,6 +403,71 @@ func (f oauth2Flow) complete(ctx context.Context, req completeRequest) (oauth.To
 			return oauth.TokenResult{}, fe
 		}
 		return oauth.TokenResult{}, oauth.ErrUnknown(fmt.Errorf("token exchange: %w", err))
+	}
+	return res, nil
+}
+
+// oauth1Flow is auth_mode OAUTH1: the three-legged OAuth 1.0a flow (SPEC
+// §3.8). The request token's secret is kept, sealed, with the session.
+type oauth1Flow struct {
+	client *oauth.Client
+}
+
+func (oauth1Flow) needsClient() bool { return true }
+
+func (f oauth1Flow) begin(ctx context.Context, req beginRequest) (string, error) {
+	cb := req.Session.CallbackURL
+	if strings.Contains(cb, "?") {
+		cb += "&"
+	} else {
+		cb += "?"
+	}
+	cb += "state=" + url.QueryEscape(req.Session.ID)
+	rt, err := f.client.RequestToken(ctx, oauth.OAuth1TokenRequest{
+		Template:         req.Template,
+		Integration:      req.Integration,
+		CallbackURL:      cb,
+		ConnectionConfig: req.Session.ConnectionConfig,
+	})
+	if err != nil {
+		var fe *oauth.FlowError
+		if errors.As(err, &fe) {
+			return "", fe
+		}
+		return "", oauth.ErrToken(fmt.Errorf("request token: %w", err))
+	}
+	req.Session.RequestTokenSecret = rt.Secret
+	return oauth.OAuth1AuthorizationURL(req.Template, rt.Token, req.Integration.Scopes, req.Session.ConnectionConfig)
+}
+
+func (f oauth1Flow) complete(ctx context.Context, req completeRequest) (oauth.TokenResult, error) {
+	q := req.Query
+	if d := q.Get("denied"); d != "" {
+		// Twitter's refusal: ?denied=<request token>.
+		return oauth.TokenResult{}, oauth.ErrProviderDenied("access_denied", "the user refused the authorization")
+	}
+	if code := q.Get("error"); code != "" {
+		return oauth.TokenResult{}, oauth.ErrProviderDenied(code, q.Get("error_description"))
+	}
+	token, verifier := q.Get("oauth_token"), q.Get("oauth_verifier")
+	if token == "" || verifier == "" {
+		return oauth.TokenResult{}, oauth.ErrMissingOAuth1Params()
+	}
+	res, err := f.client.AccessToken(ctx, oauth.OAuth1AccessRequest{
+		Template:         req.Template,
+		Integration:      req.Integration,
+		Token:            token,
+		TokenSecret:      req.Session.RequestTokenSecret,
+		Verifier:         verifier,
+		ConnectionConfig: req.Session.ConnectionConfig,
+		CallbackQuery:    q,
+	})
+	if err != nil {
+		var fe *oauth.FlowError
+		if errors.As(err, &fe) {
+			return oauth.TokenResult{}, fe
+		}
+		return oauth.TokenResult{}, oauth.ErrUnknown(fmt.Errorf("access token: %w", err))
 	}
 	return res, nil
 }
