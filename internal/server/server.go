@@ -17,6 +17,7 @@ import (
 	"github.com/nango-go/nango/internal/httpx"
 	"github.com/nango-go/nango/internal/oauth"
 	"github.com/nango-go/nango/internal/provider"
+	"github.com/nango-go/nango/internal/proxy"
 	"github.com/nango-go/nango/internal/store"
 	"github.com/nango-go/nango/internal/tokens"
 )
@@ -156,6 +157,10 @@ func (s *Server) routes() http.Handler {
 	s.registerDashboard(mux)
 
 	mux.Handle("/", notFound(mux))
+	// ServeMux cleans "//" and ".." out of paths and redirects before any
+	// pattern matches; the proxy must see its endpoint verbatim (the node
+	// SDK sends /proxy//user), so its paths bypass the cleaning.
+	proxied := proxy.RawPaths(mux)
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The frontend SDK opens its WebSocket on the host URL itself, so
 		// an upgrade is accepted on any path (SPEC §2.2).
@@ -163,7 +168,7 @@ func (s *Server) routes() http.Handler {
 			s.connect.ServeWebSocket(w, r)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		proxied.ServeHTTP(w, r)
 	})
 	return observe(s.log, s.instrument(cors(root)))
 }

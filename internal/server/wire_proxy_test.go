@@ -12,7 +12,6 @@ import (
 	"testing"
 
 	"github.com/nango-go/nango/internal/config"
-	"github.com/nango-go/nango/internal/proxy"
 	"github.com/nango-go/nango/internal/secret"
 	"github.com/nango-go/nango/internal/server"
 	"github.com/nango-go/nango/internal/store"
@@ -110,21 +109,9 @@ func TestProxyRouteWiring(t *testing.T) {
 
 	// ServeMux redirects "//" paths to their cleaned form before any
 	// pattern matches; proxy.RawPaths in front of the mux prevents it.
-	t.Run("double slash through RawPaths", func(t *testing.T) {
-		h2 := httptest.NewServer(proxy.RawPaths(srv.Handler()))
-		t.Cleanup(h2.Close)
-		resp := proxyGet(t, h2.URL, "/proxy//user", "Bearer sk-wire")
-		_ = resp.Body.Close()
-		if resp.StatusCode != 200 || seen[len(seen)-1] != "/api/user Bearer at-1" {
-			t.Errorf("got %d, upstream saw %q", resp.StatusCode, seen[len(seen)-1])
-		}
-	})
 	t.Run("double slash through the server's own handler", func(t *testing.T) {
 		resp := proxyGet(t, h.URL, "/proxy//user", "Bearer sk-wire")
 		_ = resp.Body.Close()
-		if resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusMovedPermanently {
-			t.Skip("the root handler does not route through proxy.RawPaths yet: ServeMux redirects /proxy//user (see internal/server/wire_proxy.go)")
-		}
 		if resp.StatusCode != 200 || seen[len(seen)-1] != "/api/user Bearer at-1" {
 			t.Errorf("got %d, upstream saw %q", resp.StatusCode, seen[len(seen)-1])
 		}
