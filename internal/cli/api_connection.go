@@ -134,7 +134,7 @@ metadata are kept unless given. With --json: the stored connection.`,
 		example: `nango connection:import github user-42 --access-token - < token.txt
 			nango connection:import google user-42 --access-token "$AT" --refresh-token "$RT" --expires-in 3600
 			nango connection:import zendesk acme --access-token @at.txt --connection-config subdomain=acme
-			nango connection:import stripe acme --api-key "$STRIPE_KEY"`,
+			nango connection:import airtable acme --api-key "$AIRTABLE_PAT"`,
 		setup: func(fs *flag.FlagSet) apiRunner {
 			secrets := map[string]*valueFlag{}
 			secretFlag := func(name, usage string) {
