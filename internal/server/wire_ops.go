@@ -257,10 +257,15 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 					status = http.StatusInternalServerError
 				}
 			}
-			// ServeMux sets r.Pattern on the request it dispatches: this one.
+			// ServeMux sets r.Pattern on the request it dispatches: this one,
+			// except proxy paths, which proxy.RawPaths hands to the mux as a
+			// copy rewritten to "/proxy/" (the pattern that then matches).
 			route := r.Pattern
-			if upgrade {
+			switch p := r.URL.EscapedPath(); {
+			case upgrade:
 				route = "websocket"
+			case route == "" && (p == "/proxy" || strings.HasPrefix(p, "/proxy/")):
+				route = "/proxy/"
 			}
 			o.metrics.ObserveRequest(route, r.Method, status, time.Since(start))
 			if o.telemetry != nil && !panicked {
