@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nango-go/nango/internal/httpx"
+	"github.com/nango-go/nango/internal/provider"
 	"github.com/nango-go/nango/internal/secret"
 	"github.com/nango-go/nango/internal/store"
 	"github.com/nango-go/nango/internal/tokens"
@@ -208,6 +209,25 @@ type importBody struct {
 	Username          *string        `json:"username"`
 	Password          *string        `json:"password"`
 	APIKey            *string        `json:"api_key"`
+	// OAUTH2_CC: the connection's own client credentials, for templates
+	// that declare them per connection.
+	ClientID          *string `json:"client_id"`
+	ClientSecret      *string `json:"client_secret"`
+	ClientCertificate *string `json:"client_certificate"`
+	ClientPrivateKey  *string `json:"client_private_key"`
+}
+
+// ccIssuer obtains the first token of an OAUTH2_CC connection
+// (tokens.Service).
+type ccIssuer interface {
+	IssueClientCredentials(ctx context.Context, providerConfigKey string, c *store.Connection) error
+}
+
+// templateSource gives the provider template of an integration
+// (tokens.Service), for validating imported values against its
+// declarations.
+type templateSource interface {
+	Template(name string) (*provider.Template, bool)
 }
 
 // maxImportBody bounds an import body (raw token responses can be large).
@@ -249,10 +269,31 @@ func (a *API) importConnection(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, httpx.Ef("unsupported_auth_mode", "The integration's provider template %q is not in the catalog, so its credentials cannot be imported.", in.Provider))
 		return
 	}
-	creds, e := importCredentials(mode, &b, time.Now())
-	if e != nil {
-		httpx.WriteError(w, r, e)
-		return
+	issue := mode == store.OAuth2CC && (b.AccessToken == nil || *b.AccessToken == "")
+	var creds store.Credentials
+	var e *httpx.Error
+	if issue {
+		creds = store.Credentials{Type: store.OAuth2CC}
+	} else {
+		creds, e = importCredentials(mode, &b, time.Now())
+		if e != nil {
+			httpx.WriteError(w, r, e)
+			return
+		}
+	}
+	if mode == store.OAuth2CC {
+		creds.ClientID = deref(b.ClientID)
+		creds.ClientSecret = secret.String(deref(b.ClientSecret))
+		creds.ClientCertificate = secret.String(deref(b.ClientCertificate))
+		creds.ClientPrivateKey = secret.String(deref(b.ClientPrivateKey))
+	}
+	if ts, ok := a.d.Tokens.(templateSource); ok {
+		if t, ok := ts.Template(in.Provider); ok {
+			if e := checkDeclarations(t, creds, b.ConnectionConfig); e != nil {
+				httpx.WriteError(w, r, e)
+				return
+			}
+		}
 	}
 	c := store.Connection{
 		ProviderConfigKey: b.ProviderConfigKey, ConnectionID: b.ConnectionID, Credentials: creds,
@@ -272,6 +313,18 @@ func (a *API) importConnection(w http.ResponseWriter, r *http.Request) {
 			}
 		case !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrUndecryptable):
 			httpx.WriteError(w, r, err)
+			return
+		}
+	}
+	if issue {
+		// No token given: the server obtains the first one itself.
+		iss, ok := a.d.Tokens.(ccIssuer)
+		if !ok {
+			httpx.WriteError(w, r, errors.New("api: Deps.Tokens cannot obtain client-credentials tokens"))
+			return
+		}
+		if err := iss.IssueClientCredentials(r.Context(), c.ProviderConfigKey, &c); err != nil {
+			writeIssueError(w, r, err)
 			return
 		}
 	}
@@ -377,3 +430,66 @@ func clip(s string, n int) string {
 
 // Compile-time check that the credential service fits.
 var _ TokenGetter = (*tokens.Service)(nil)
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// checkDeclarations validates imported credentials and connection config
+// against the template's declarations (patterns Go's regexp can compile,
+// enums).
+func checkDeclarations(t *provider.Template, c store.Credentials, cc map[string]any) *httpx.Error {
+	vals := map[string]string{}
+	switch c.Type {
+	case store.APIKey:
+		vals["apiKey"] = c.APIKey.Reveal()
+	case store.Basic:
+		vals["username"], vals["password"] = c.Username, c.Password.Reveal()
+	case store.OAuth2CC:
+		vals["client_id"], vals["client_secret"] = c.ClientID, c.ClientSecret.Reveal()
+		vals["client_certificate"], vals["client_private_key"] = c.ClientCertificate.Reveal(), c.ClientPrivateKey.Reveal()
+	}
+	if fe := t.CheckCredentials(vals); fe != nil {
+		return httpx.Ef("invalid_body", "%s", fe.Error())
+	}
+	if fe := t.CheckConnectionConfig(cc, false); fe != nil {
+		return httpx.Ef("invalid_body", "%s", fe.Error())
+	}
+	return nil
+}
+
+// writeIssueError answers a failed first client-credentials token request:
+// 400 when the provider refused (or the template cannot be built from the
+// connection's values), 502 when it was unreachable or its answer unusable.
+func writeIssueError(w http.ResponseWriter, r *http.Request, err error) {
+	var re *tokens.RefreshError
+	switch {
+	case errors.Is(err, tokens.ErrUnknownIntegration):
+		httpx.WriteError(w, r, httpx.E("unknown_provider_config"))
+	case errors.Is(err, tokens.ErrUnknownTemplate):
+		httpx.WriteError(w, r, httpx.Ef("unsupported_auth_mode", "The integration's provider template is not in the catalog."))
+	case errors.As(err, &re):
+		e := &httpx.Error{Status: http.StatusBadGateway, Type: "client_credentials_error",
+			Message: "The provider's token endpoint could not be reached; retry later (see payload.external_message)."}
+		switch re.Kind {
+		case tokens.Rejected:
+			e.Status = http.StatusBadRequest
+			e.Message = "The provider refused the client-credentials token request (see payload.external_message)."
+		case tokens.BadResponse:
+			e.Message = "The provider's answer to the client-credentials token request could not be used (see payload.external_message)."
+		}
+		p := map[string]any{"external_message": re.Message, "retryable": re.Kind == tokens.Unavailable}
+		if re.Status != 0 {
+			p["external_status"] = re.Status
+		}
+		if re.Code != "" {
+			p["external_error"] = re.Code
+		}
+		httpx.WriteError(w, r, e.WithPayload(p))
+	default:
+		writeTokenError(w, r, err)
+	}
+}

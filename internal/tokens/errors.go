@@ -13,6 +13,10 @@ var ErrUnknownConnection = errors.New("tokens: no connection matches the provide
 // ErrUnknownIntegration: the connection's integration no longer exists.
 var ErrUnknownIntegration = errors.New("tokens: the connection's integration does not exist")
 
+// ErrUnknownTemplate: the integration's provider template is not in the
+// catalog.
+var ErrUnknownTemplate = errors.New("tokens: the integration's provider template is not in the catalog")
+
 // RefreshKind classifies a failed refresh.
 type RefreshKind int
 

@@ -129,6 +129,12 @@ func (s *Service) Close() error {
 // expires within the template's refresh margin. Without a refresh token the
 // stored (possibly stale) token is returned, as in the reference.
 //
+// OAUTH2_CC connections have no refresh token: when forced, when the token
+// expires within the margin, or when the connection has no token yet, the
+// server obtains a new one with the client-credentials grant, under the
+// same single-refresh guarantees. API_KEY, BASIC and OAUTH1 credentials are
+// returned as stored.
+//
 // Errors: ErrUnknownConnection, ErrUnknownIntegration, *RefreshError (the
 // stored credentials are intact and the failure is recorded on the
 // connection), the caller's context error, or a store error
@@ -145,7 +151,7 @@ func (s *Service) Get(ctx context.Context, providerConfigKey, connectionID strin
 	if err != nil {
 		return store.Connection{}, err
 	}
-	if conn.Credentials.Type != store.OAuth2 {
+	if conn.Credentials.Type != store.OAuth2 && conn.Credentials.Type != store.OAuth2CC {
 		return conn, nil
 	}
 	tmpl, ok := s.o.Templates(in.Provider)
@@ -159,6 +165,10 @@ func (s *Service) Get(ctx context.Context, providerConfigKey, connectionID strin
 	}
 	return s.join(ctx, conn, in, tmpl, opts.ForceRefresh)
 }
+
+// Template returns the provider template called name (the catalog's Get):
+// the API validates imported values against its declarations.
+func (s *Service) Template(name string) (*provider.Template, bool) { return s.o.Templates(name) }
 
 // read is the single place connections are read (a decrypted-credentials
 // cache, invalidated by the store's connection events, belongs here).
@@ -181,7 +191,16 @@ func (s *Service) margin(t *provider.Template) time.Duration {
 // due reports whether conn needs a refresh.
 func (s *Service) due(conn store.Connection, t *provider.Template, force bool) bool {
 	c := conn.Credentials
-	if c.Type != store.OAuth2 || c.RefreshToken.IsZero() {
+	switch c.Type {
+	case store.OAuth2:
+		if c.RefreshToken.IsZero() {
+			return false
+		}
+	case store.OAuth2CC:
+		if c.AccessToken.IsZero() {
+			return true
+		}
+	default:
 		return false
 	}
 	if force {
@@ -310,6 +329,10 @@ func (s *Service) refreshLocked(ctx context.Context, cur store.Connection, in st
 	used := cur
 	for {
 		attempts++
+		if used.Credentials.Type == store.OAuth2CC {
+			res, err = s.o.OAuth.ClientCredentials(ctx, ccRequest(t, in, used))
+			break
+		}
 		res, err = s.o.OAuth.Refresh(ctx, oauth.RefreshRequest{Template: t, Integration: in, Connection: used})
 		var pe *oauth.ProviderError
 		if err == nil || !errors.As(err, &pe) || !pe.InvalidGrant() || attempts > 1 {
@@ -338,7 +361,9 @@ func (s *Service) refreshLocked(ctx context.Context, cur store.Connection, in st
 	var kept bool
 	write := func(c *store.Connection) error {
 		wrote, kept = true, false
-		if c.Credentials.RefreshToken != used.Credentials.RefreshToken {
+		if c.Credentials.RefreshToken != used.Credentials.RefreshToken ||
+			(used.Credentials.Type == store.OAuth2CC && (c.Credentials.AccessToken != used.Credentials.AccessToken ||
+				c.Credentials.ClientID != used.Credentials.ClientID || c.Credentials.ClientSecret != used.Credentials.ClientSecret)) {
 			// The stored grant changed while we called the provider (a new
 			// OAuth flow, or a refresh by an instance whose lease overlapped
 			// ours): the stored credentials are newer; keep them.
@@ -407,6 +432,7 @@ func classify(err error) *RefreshError {
 	var pe *oauth.ProviderError
 	var rse *oauth.ResponseError
 	var fe *oauth.FlowError
+	var ce *oauth.ConfigError
 	switch {
 	case errors.As(err, &pe):
 		kind := Rejected
@@ -418,6 +444,8 @@ func classify(err error) *RefreshError {
 		return &RefreshError{Kind: BadResponse, Message: rse.Problem + " (from " + rse.Endpoint + ")", Status: rse.Status, Endpoint: rse.Endpoint, Err: err}
 	case errors.As(err, &fe):
 		return &RefreshError{Kind: Rejected, Message: fe.Description, Err: err}
+	case errors.As(err, &ce):
+		return &RefreshError{Kind: Rejected, Message: ce.Problem, Err: err}
 	}
 	return &RefreshError{Kind: Unavailable, Message: err.Error(), Err: err}
 }
@@ -483,4 +511,53 @@ func merge(dst, src map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// ccRequest is the client-credentials request of an OAUTH2_CC connection.
+func ccRequest(t *provider.Template, in store.Integration, c store.Connection) oauth.ClientCredentialsRequest {
+	return oauth.ClientCredentialsRequest{
+		Template: t, Integration: in, Credentials: c.Credentials,
+		ConnectionConfig: c.ConnectionConfig, Metadata: c.Metadata,
+	}
+}
+
+// IssueClientCredentials obtains the first token of an OAUTH2_CC connection
+// that is about to be stored (POST /connection without a token): c holds the
+// connection's config, metadata and, when the template declares them per
+// connection, its client credentials; on success c's credentials, metadata
+// and connection config are filled from the provider's answer. Nothing is
+// written: the caller stores c.
+//
+// Errors: ErrUnknownIntegration, ErrUnknownTemplate, or a *RefreshError
+// (Rejected: the provider refused the client or the template cannot be built
+// from the connection's values; Unavailable; BadResponse).
+func (s *Service) IssueClientCredentials(ctx context.Context, providerConfigKey string, c *store.Connection) error {
+	in, err := s.o.Store.GetIntegration(ctx, providerConfigKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrUnknownIntegration
+	}
+	if err != nil {
+		return err
+	}
+	t, ok := s.o.Templates(in.Provider)
+	if !ok {
+		return ErrUnknownTemplate
+	}
+	c.Credentials.Type = store.OAuth2CC
+	start := time.Now()
+	res, err := s.o.OAuth.ClientCredentials(ctx, ccRequest(t, in, *c))
+	if err != nil {
+		re := classify(err)
+		s.activity(in, providerConfigKey, c.ConnectionID, false, start, 1, re.Status, re.Endpoint, "client credentials: "+re.recordText())
+		return re
+	}
+	c.Credentials = res.Credentials
+	if len(res.Metadata) > 0 {
+		c.Metadata = merge(c.Metadata, res.Metadata)
+	}
+	if len(res.ConnectionConfig) > 0 {
+		c.ConnectionConfig = merge(c.ConnectionConfig, res.ConnectionConfig)
+	}
+	s.activity(in, providerConfigKey, c.ConnectionID, true, start, 1, 200, t.TokenURL, "client credentials: first token obtained")
+	return nil
 }
