@@ -4,7 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nango-go/nango/client"
@@ -18,6 +24,40 @@ func exampleServer() *apiServer {
 	if err != nil {
 		panic(err)
 	}
+	return s
+}
+
+// exampleAPI is a provider's API for the proxy example: GET /user answers
+// with the caller's Authorization header.
+func exampleAPI() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path != "/user" {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"message":"Not Found"}`)
+			return
+		}
+		fmt.Fprintf(w, `{"login":"octocat","auth":%q}`, r.Header.Get("Authorization"))
+	}))
+}
+
+// exampleProxyServer is exampleServer with a provider template "my-api"
+// whose API base URL is api.
+func exampleProxyServer(api string) *apiServer {
+	dir, err := os.MkdirTemp("", "nango-example-")
+	if err != nil {
+		panic(err)
+	}
+	file := filepath.Join(dir, "providers.yaml")
+	yaml := "my-api:\n  auth_mode: API_KEY\n  proxy:\n    base_url: " + api + "\n    headers:\n      authorization: Bearer ${apiKey}\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		panic(err)
+	}
+	s, err := openAPIServer(map[string]string{"NANGO_SECRET_KEY": "sk-example", "NANGO_PROVIDERS_FILE": file})
+	if err != nil {
+		panic(err)
+	}
+	s.extra = dir
 	return s
 }
 
@@ -96,7 +136,7 @@ func ExampleClient_Token() {
 		log.Fatal(err)
 	}
 	if _, err := c.ImportConnection(ctx, client.ImportConnectionInput{
-		ProviderConfigKey: "airtable", ConnectionID: "acme", APIKey: "pat-example",
+		ProviderConfigKey: "airtable", ConnectionID: "acme", APIKey: "patAbc123.secret456",
 	}); err != nil {
 		log.Fatal(err)
 	}
@@ -117,7 +157,7 @@ func ExampleClient_Token() {
 	}
 	fmt.Println(tok) // printing a token never shows its secret
 	// Output:
-	// API key pat-example
+	// API key patAbc123.secret456
 	// {API_KEY, secrets redacted}
 }
 
@@ -186,12 +226,47 @@ func ExampleClient_TokenSource() {
 		ProviderConfigKey: "github", ConnectionID: "user-42", AccessToken: "gho_example", ExpiresIn: time.Hour,
 	})
 
+	// With golang.org/x/oauth2: httpClient := oauth2.NewClient(ctx, ts)
 	ts := c.TokenSource(ctx, "github", "user-42")
 	tok, err := ts.Token()
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(tok.Type(), tok.AccessToken, tok.Valid())
-	// With golang.org/x/oauth2: httpClient := oauth2.NewClient(ctx, ts)
 	// Output: Bearer gho_example true
+}
+
+// Proxy calls the provider's API with the connection's credentials and
+// returns the provider's response as it is, errors included; errors of
+// the proxy itself are *APIError values.
+func ExampleClient_Proxy() {
+	api := exampleAPI()
+	defer api.Close()
+	nango := exampleProxyServer(api.URL)
+	defer nango.Close()
+	ctx := context.Background()
+	c, _ := client.New(nango.URL, client.WithSecretKey("sk-example"))
+	_, _ = c.CreateIntegration(ctx, client.IntegrationInput{ProviderConfigKey: "api", Provider: "my-api"})
+	_, _ = c.ImportConnection(ctx, client.ImportConnectionInput{ProviderConfigKey: "api", ConnectionID: "acme", APIKey: "key-123"})
+
+	resp, err := c.Proxy(ctx, client.ProxyRequest{
+		Method: "GET", Endpoint: "/user", ProviderConfigKey: "api", ConnectionID: "acme", Retries: 3,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, string(body))
+
+	resp, _ = c.Proxy(ctx, client.ProxyRequest{Endpoint: "/nope", ProviderConfigKey: "api", ConnectionID: "acme"})
+	resp.Body.Close()
+	fmt.Println(resp.StatusCode, "from the provider")
+
+	_, err = c.Proxy(ctx, client.ProxyRequest{Endpoint: "/user", ProviderConfigKey: "api", ConnectionID: "nobody"})
+	fmt.Println(client.IsType(err, "unkown_connection"), strings.Contains(err.Error(), "HTTP 400"))
+	// Output:
+	// 200 {"login":"octocat","auth":"Bearer key-123"}
+	// 404 from the provider
+	// true true
 }

@@ -26,6 +26,8 @@ type apiServer struct {
 	srv  *server.Server
 	http *httptest.Server
 	dir  string
+	// extra is another directory Close removes.
+	extra string
 }
 
 // openAPIServer starts a server with env on top of hermetic defaults. The
@@ -58,6 +60,9 @@ func (s *apiServer) Close() {
 	s.http.Close()
 	_ = s.srv.Close()
 	_ = os.RemoveAll(s.dir)
+	if s.extra != "" {
+		_ = os.RemoveAll(s.extra)
+	}
 }
 
 // startAPIServer is openAPIServer for a test.
