@@ -208,6 +208,35 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("an API-key connection through the page", func(t *testing.T) {
+		b.t = t
+		n := b.problemCount()
+		if err := s.store.CreateIntegration(ctx, &store.Integration{Key: "keyed", Provider: "mock-apikey"}); err != nil {
+			t.Fatal(err)
+		}
+		b.open(s.URL+"/connections/new?integration=keyed", http.StatusOK)
+		const apiKey = "sk-test-0123456789abcdefghijklmnop"
+		b.run(chromedp.SendKeys(chromedp.ID("connection-id"), "team-9"), chromedp.SendKeys(chromedp.ID("credential-apiKey"), apiKey))
+		if snippet := b.text("#snippet"); strings.Contains(snippet, apiKey) || !strings.Contains(snippet, "credentials: { apiKey: '<the user\\'s API key>' }") {
+			t.Errorf("the snippet should show a placeholder for the key:\n%s", snippet)
+		}
+		b.run(chromedp.Click(chromedp.ID("connect-button")))
+		b.waitFor(`(() => { const r = document.getElementById('connect-result'); return r && !r.hidden && !r.classList.contains('pending'); })()`)
+		if got := b.text("#connect-result"); !strings.HasPrefix(got, "Connected team-9 to keyed.") {
+			t.Fatalf("result: %q", got)
+		}
+		conn, err := s.store.GetConnection(ctx, "keyed", "team-9")
+		if err != nil || conn.Credentials.Type != store.APIKey || conn.Credentials.APIKey.Reveal() != apiKey {
+			t.Fatalf("stored %v (%v)", conn.Credentials.Type, err)
+		}
+		b.clickAndLoad("#connection-link")
+		b.run(chromedp.Click(chromedp.CSS(`[data-reveal="api_key"]`)))
+		b.waitFor(`document.querySelector('[data-secret="api_key"]').textContent === '` + apiKey + `'`)
+		if p := b.problemsSince(n); len(p) > 0 {
+			t.Errorf("console errors: %q", p)
+		}
+	})
+
 	t.Run("a POST without the CSRF token is refused", func(t *testing.T) {
 		b.t = t
 		b.open(s.URL+"/integrations", http.StatusOK)

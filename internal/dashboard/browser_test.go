@@ -257,6 +257,9 @@ func startMockOIDC(t testing.TB) (*mockoidc.MockOIDC, string) {
     - openid
     - email
     - profile
+mock-apikey:
+  display_name: Mock API key
+  auth_mode: API_KEY
 `, m.AuthorizationEndpoint(), m.TokenEndpoint())
 	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
