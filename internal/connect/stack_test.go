@@ -40,14 +40,19 @@ type stackOptions struct {
 	// allowPrivate is NANGO_PROXY_ALLOW_PRIVATE_NETWORKS.
 	allowPrivate bool
 	store        store.Store
+	// catalog replaces the YAML catalog when set.
+	catalog *provider.Catalog
 }
 
 func newStack(t *testing.T, catalog string, integrations []store.Integration, o stackOptions) *stack {
 	t.Helper()
 	s := &stack{t: t, logs: &syncBuffer{}}
-	cat, err := provider.Parse("stack-catalog.yaml", []byte(catalog))
-	if err != nil {
-		t.Fatal(err)
+	cat := o.catalog
+	if cat == nil {
+		var err error
+		if cat, err = provider.Parse("stack-catalog.yaml", []byte(catalog)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s.cat = cat
 	s.st = o.store

@@ -150,7 +150,7 @@ func (c *Client) VerifyCredentials(ctx context.Context, r VerifyRequest) (Verify
 			u.Path = strings.TrimSuffix(bu.Path, "/") + "/" + strings.TrimPrefix(ep[:i], "/")
 			u.RawQuery = joinRawQuery(bu.RawQuery, ep[i+1:])
 		}
-		if err := addQuery(&u, t.Proxy.Query, vars); err != nil {
+		if err := addQuery(&u, t, vars); err != nil {
 			return VerifyResult{}, err
 		}
 		var body []byte
@@ -231,6 +231,10 @@ func verificationHeaders(req *http.Request, t *provider.Template, cr store.Crede
 	for _, set := range []provider.Params{t.Proxy.Headers, t.Proxy.Verification.Headers} {
 		for _, h := range set {
 			val, err := provider.Interpolate(h.Value, vars)
+			var me *provider.MissingError
+			if errors.As(err, &me) && optionalOnly(t, me) {
+				continue // an optional value the connection does not have
+			}
 			if err != nil {
 				return missingOr(err, "the header "+h.Name)
 			}
@@ -241,13 +245,17 @@ func verificationHeaders(req *http.Request, t *provider.Template, cr store.Crede
 }
 
 // addQuery adds the template's proxy query parameters to u.
-func addQuery(u *url.URL, q provider.Params, vars provider.Vars) error {
-	if len(q) == 0 {
+func addQuery(u *url.URL, t *provider.Template, vars provider.Vars) error {
+	if len(t.Proxy.Query) == 0 {
 		return nil
 	}
 	var parts []string
-	for _, x := range q {
+	for _, x := range t.Proxy.Query {
 		val, err := provider.Interpolate(x.Value, vars)
+		var me *provider.MissingError
+		if errors.As(err, &me) && optionalOnly(t, me) {
+			continue
+		}
 		if err != nil {
 			return missingOr(err, "the query parameter "+x.Name)
 		}

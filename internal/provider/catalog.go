@@ -572,3 +572,19 @@ func walkStrings(v any, fn func(string)) {
 		}
 	}
 }
+
+// NewCatalog returns a catalog of the given templates, as they are (no
+// defaults filled, no validation): for tests and programs that build or
+// adjust templates in code. A later template replaces an earlier one of the
+// same name. The templates must not be modified afterwards.
+func NewCatalog(ts ...*Template) *Catalog {
+	c := &Catalog{byName: make(map[string]*Template, len(ts))}
+	for _, t := range ts {
+		c.byName[t.Name] = t
+	}
+	for _, t := range c.byName {
+		c.sorted = append(c.sorted, t)
+	}
+	sort.Slice(c.sorted, func(i, j int) bool { return c.sorted[i].Name < c.sorted[j].Name })
+	return c
+}

@@ -117,3 +117,63 @@ func (t *Template) WithDefaults(cc map[string]any) map[string]any {
 	}
 	return out
 }
+
+// Rehost returns a copy of t whose URLs (authorization, token, refresh,
+// request, proxy base and verification base, every "||" alternative) keep
+// their paths but have their scheme and host — placeholders included —
+// replaced by base ("http://127.0.0.1:8080"). Tests point real catalog
+// templates at a recording server with it.
+func (t *Template) Rehost(base string) *Template {
+	c := *t
+	base = strings.TrimSuffix(base, "/")
+	c.AuthorizationURL = rehost(t.AuthorizationURL, base)
+	c.TokenURL = rehost(t.TokenURL, base)
+	c.RefreshURL = rehost(t.RefreshURL, base)
+	c.RequestURL = rehost(t.RequestURL, base)
+	c.Proxy.BaseURL = rehost(t.Proxy.BaseURL, base)
+	if v := t.Proxy.Verification; v != nil {
+		vc := *v
+		vc.BaseURLOverride = rehost(v.BaseURLOverride, base)
+		c.Proxy.Verification = &vc
+	}
+	return &c
+}
+
+func rehost(u, base string) string {
+	if strings.TrimSpace(u) == "" {
+		return u
+	}
+	alts, err := Alternatives(u)
+	if err != nil {
+		return u
+	}
+	for i, a := range alts {
+		rest := a
+		if k := strings.Index(rest, "://"); k >= 0 {
+			rest = rest[k+3:]
+		} else if strings.HasPrefix(rest, "${") {
+			// A whole URL from the connection config: ${connectionConfig.instance_url}/x.
+			if end := strings.IndexByte(rest, '}'); end >= 0 {
+				rest = rest[end+1:]
+				alts[i] = base + rest
+				continue
+			}
+		}
+		path := ""
+		depth := 0
+		for j := 0; j < len(rest); j++ {
+			switch {
+			case strings.HasPrefix(rest[j:], "${"):
+				depth++
+				j++
+			case rest[j] == '}' && depth > 0:
+				depth--
+			case depth == 0 && (rest[j] == '/' || rest[j] == '?'):
+				path = rest[j:]
+				j = len(rest)
+			}
+		}
+		alts[i] = base + path
+	}
+	return strings.Join(alts, " || ")
+}
