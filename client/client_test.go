@@ -350,6 +350,39 @@ func TestImportAndReadEveryAuthMode(t *testing.T) {
 	}
 }
 
+// Without an access token, the server obtains an OAUTH2_CC connection's
+// first token itself, with the connection's own client credentials when
+// given, else the integration's.
+func TestImportClientCredentialsWithoutToken(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	conn, err := f.c.ImportConnection(ctx, client.ImportConnectionInput{ProviderConfigKey: "cc", ConnectionID: "own", ClientID: "conn-cid", ClientSecret: "conn-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := conn.Credentials
+	if cr.Type != client.ModeOAuth2CC || cr.AccessToken != "cc-issued-conn-cid-1" || cr.ClientID != "conn-cid" || cr.ClientSecret != "conn-secret" || cr.ExpiresAt == nil {
+		t.Fatalf("imported = %+v / %s %s", cr, cr.AccessToken, cr.ClientID)
+	}
+	b, _ := json.Marshal(cr)
+	if !bytes.Contains(b, []byte(`"token":"cc-issued-conn-cid-1"`)) || !bytes.Contains(b, []byte(`"client_id":"conn-cid"`)) {
+		t.Errorf("credentials JSON = %s", b)
+	}
+	stored, err := f.srv.srv.Store().GetConnection(ctx, "cc", "own")
+	if err != nil || stored.Credentials.AccessToken.Reveal() != "cc-issued-conn-cid-1" || stored.Credentials.ClientSecret.Reveal() != "conn-secret" {
+		t.Fatalf("stored = %v", err)
+	}
+	_, err = f.c.Token(ctx, "cc", "shared", false)
+	wantAPIError(t, err, http.StatusBadRequest, "unkown_connection")
+	if _, err := f.c.ImportConnection(ctx, client.ImportConnectionInput{ProviderConfigKey: "cc", ConnectionID: "shared"}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := f.c.Token(ctx, "cc", "shared", false)
+	if err != nil || tok.(client.OAuth2Token).AccessToken != "cc-issued-cid-2" || tok.AuthMode() != client.ModeOAuth2CC {
+		t.Fatalf("Token = %v, %v", tok, err)
+	}
+}
+
 func tokensEqual(a, b client.Token) bool {
 	x, ok1 := a.(client.OAuth2Token)
 	y, ok2 := b.(client.OAuth2Token)

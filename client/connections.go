@@ -28,7 +28,9 @@ const (
 // it. Which fields are set depends on Type:
 //
 //	OAUTH2    AccessToken, RefreshToken (when the provider issued one), ExpiresAt (when known), Raw
-//	OAUTH2_CC AccessToken (the wire's "token"), ExpiresAt, Raw
+//	OAUTH2_CC AccessToken (the wire's "token"), ExpiresAt, Raw, and the connection's own
+//	          ClientID, ClientSecret, ClientCertificate, ClientPrivateKey when its template
+//	          declares them per connection
 //	OAUTH1    OAuthToken, OAuthTokenSecret, Raw
 //	API_KEY   APIKey
 //	BASIC     Username, Password
@@ -47,6 +49,11 @@ type Credentials struct {
 	Username         string         `json:"username,omitempty"`
 	Password         string         `json:"password,omitempty"`
 	Raw              map[string]any `json:"raw,omitempty"`
+
+	ClientID          string `json:"client_id,omitempty"`
+	ClientSecret      string `json:"client_secret,omitempty"`
+	ClientCertificate string `json:"client_certificate,omitempty"`
+	ClientPrivateKey  string `json:"client_private_key,omitempty"`
 }
 
 // credentialsWire is the wire shape: OAUTH2_CC names its access token
@@ -63,6 +70,11 @@ type credentialsWire struct {
 	Username         *string        `json:"username,omitempty"`
 	Password         *string        `json:"password,omitempty"`
 	Raw              map[string]any `json:"raw,omitempty"`
+
+	ClientID          string `json:"client_id,omitempty"`
+	ClientSecret      string `json:"client_secret,omitempty"`
+	ClientCertificate string `json:"client_certificate,omitempty"`
+	ClientPrivateKey  string `json:"client_private_key,omitempty"`
 }
 
 // UnmarshalJSON decodes the server's shape.
@@ -74,6 +86,7 @@ func (c *Credentials) UnmarshalJSON(b []byte) error {
 	*c = Credentials{
 		Type: w.Type, AccessToken: w.AccessToken, RefreshToken: w.RefreshToken, ExpiresAt: w.ExpiresAt,
 		OAuthToken: w.OAuthToken, OAuthTokenSecret: w.OAuthTokenSecret, APIKey: w.APIKey, Raw: w.Raw,
+		ClientID: w.ClientID, ClientSecret: w.ClientSecret, ClientCertificate: w.ClientCertificate, ClientPrivateKey: w.ClientPrivateKey,
 	}
 	if c.AccessToken == "" {
 		c.AccessToken = w.Token
@@ -92,6 +105,7 @@ func (c Credentials) MarshalJSON() ([]byte, error) {
 	w := credentialsWire{
 		Type: c.Type, AccessToken: c.AccessToken, RefreshToken: c.RefreshToken, ExpiresAt: c.ExpiresAt,
 		OAuthToken: c.OAuthToken, OAuthTokenSecret: c.OAuthTokenSecret, APIKey: c.APIKey, Raw: c.Raw,
+		ClientID: c.ClientID, ClientSecret: c.ClientSecret, ClientCertificate: c.ClientCertificate, ClientPrivateKey: c.ClientPrivateKey,
 	}
 	switch c.Type {
 	case ModeOAuth2CC:
@@ -200,14 +214,18 @@ func (c *Client) DeleteConnection(ctx context.Context, providerConfigKey, connec
 // Which credential fields are required depends on the integration's auth
 // mode:
 //
-//	OAUTH2, OAUTH2_CC  AccessToken; optional RefreshToken (OAUTH2), ExpiresAt or ExpiresIn, Raw
+//	OAUTH2             AccessToken; optional RefreshToken, ExpiresAt or ExpiresIn, Raw
+//	OAUTH2_CC          optional AccessToken (with ExpiresAt or ExpiresIn, Raw): without one the server
+//	                   obtains a token at once; ClientID, ClientSecret, ClientCertificate,
+//	                   ClientPrivateKey when the template declares them per connection
 //	OAUTH1             OAuthToken, OAuthTokenSecret; optional Raw
 //	BASIC              Username, Password (sent, possibly empty, whenever Username is set)
 //	API_KEY            APIKey
 //
 // A missing field is an *APIError naming it (missing_access_token,
 // missing_oauth_token, missing_oauth_token_secret, missing_basic_username,
-// missing_basic_password, missing_api_key).
+// missing_basic_password, missing_api_key); a value the template's
+// declarations refuse is one of type invalid_body.
 type ImportConnectionInput struct {
 	ProviderConfigKey string
 	ConnectionID      string
@@ -230,6 +248,12 @@ type ImportConnectionInput struct {
 	Password string
 
 	APIKey string
+
+	// OAUTH2_CC: the connection's own client credentials.
+	ClientID          string
+	ClientSecret      string
+	ClientCertificate string // PEM
+	ClientPrivateKey  string // PEM
 
 	// ConnectionConfig holds the template's parameters, with plain keys
 	// ({"subdomain":"acme"}). Nil keeps the stored value on a re-import.
@@ -273,6 +297,10 @@ func (in ImportConnectionInput) MarshalJSON() ([]byte, error) {
 		m["password"] = in.Password
 	}
 	set("api_key", in.APIKey)
+	set("client_id", in.ClientID)
+	set("client_secret", in.ClientSecret)
+	set("client_certificate", in.ClientCertificate)
+	set("client_private_key", in.ClientPrivateKey)
 	if in.Raw != nil {
 		m["raw"] = in.Raw
 	}

@@ -101,6 +101,7 @@ func writeFile(t *testing.T, name, data string) string {
 type fakeProvider struct {
 	srv       *httptest.Server
 	refreshes atomic.Int64
+	issued    atomic.Int64 // client-credentials tokens issued
 
 	mu       sync.Mutex
 	refused  bool     // answer invalid_grant
@@ -113,7 +114,14 @@ func newFakeProvider(t *testing.T) *fakeProvider {
 	p := &fakeProvider{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil || r.PostForm.Get("grant_type") != "refresh_token" {
+		if err := r.ParseForm(); err == nil && r.PostForm.Get("grant_type") == "client_credentials" {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{
+				"access_token": fmt.Sprintf("cc-issued-%s-%d", r.PostForm.Get("client_id"), p.issued.Add(1)), "expires_in": 3600,
+			})
+			return
+		}
+		if r.PostForm.Get("grant_type") != "refresh_token" {
 			http.Error(w, `{"error":"unsupported_grant_type"}`, http.StatusBadRequest)
 			return
 		}

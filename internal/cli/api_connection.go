@@ -123,7 +123,10 @@ func connectionImportSpec() *apiSpec {
 		name: "connection:import", summary: "Store a connection with credentials obtained elsewhere (POST /connection)",
 		args: "<provider_config_key> <connection_id>", minArgs: 2, maxArgs: 2,
 		about: `Which credentials are needed depends on the integration's auth mode:
-  OAUTH2, OAUTH2_CC  --access-token; optional --refresh-token, --expires-at or --expires-in, --raw
+  OAUTH2             --access-token; optional --refresh-token, --expires-at or --expires-in, --raw
+  OAUTH2_CC          nothing: the server obtains a token (or give --access-token and its expiry);
+                     --client-id, --client-secret, --client-certificate, --client-private-key
+                     when the template takes client credentials per connection
   OAUTH1             --oauth-token and --oauth-token-secret
   BASIC              --username and --password
   API_KEY            --api-key
@@ -134,7 +137,8 @@ metadata are kept unless given. With --json: the stored connection.`,
 		example: `nango connection:import github user-42 --access-token - < token.txt
 			nango connection:import google user-42 --access-token "$AT" --refresh-token "$RT" --expires-in 3600
 			nango connection:import zendesk acme --access-token @at.txt --connection-config subdomain=acme
-			nango connection:import airtable acme --api-key "$AIRTABLE_PAT"`,
+			nango connection:import airtable acme --api-key "$AIRTABLE_PAT"
+			nango connection:import my-cc-api tenant-1 --client-id "$ID" --client-secret @secret.txt`,
 		setup: func(fs *flag.FlagSet) apiRunner {
 			secrets := map[string]*valueFlag{}
 			secretFlag := func(name, usage string) {
@@ -151,6 +155,10 @@ metadata are kept unless given. With --json: the stored connection.`,
 			username := fs.String("username", "", "BASIC `USERNAME`")
 			secretFlag("password", "BASIC password")
 			secretFlag("api-key", "API_KEY key")
+			clientID := fs.String("client-id", "", "OAUTH2_CC: the connection's own client `ID`")
+			secretFlag("client-secret", "OAUTH2_CC: the connection's own client secret")
+			secretFlag("client-certificate", "OAUTH2_CC: the connection's client certificate (PEM; @file)")
+			secretFlag("client-private-key", "OAUTH2_CC: the connection's private key (PEM or JWK; @file)")
 			raw := &objectFlag{name: "raw"}
 			fs.Var(raw, "raw", "the provider's token response, kept as is")
 			cc := &objectFlag{name: "connection-config"}
@@ -159,7 +167,7 @@ metadata are kept unless given. With --json: the stored connection.`,
 			fs.Var(md, "metadata", "free-form metadata (JSON object, @file or key=value, repeatable)")
 			return func(ctx context.Context, e *apiEnv, args []string) error {
 				in := client.ImportConnectionInput{
-					ProviderConfigKey: args[0], ConnectionID: args[1], Username: *username,
+					ProviderConfigKey: args[0], ConnectionID: args[1], Username: *username, ClientID: *clientID,
 					Raw: raw.m, ConnectionConfig: cc.m, Metadata: md.m,
 				}
 				stdinUsed := false
@@ -177,6 +185,7 @@ metadata are kept unless given. With --json: the stored connection.`,
 				in.AccessToken, in.RefreshToken = vals["access-token"], vals["refresh-token"]
 				in.OAuthToken, in.OAuthTokenSecret = vals["oauth-token"], vals["oauth-token-secret"]
 				in.Password, in.APIKey = vals["password"], vals["api-key"]
+				in.ClientSecret, in.ClientCertificate, in.ClientPrivateKey = vals["client-secret"], vals["client-certificate"], vals["client-private-key"]
 				if *expiresAt != "" && *expiresIn != "" {
 					return usagef("give --expires-at or --expires-in, not both")
 				}

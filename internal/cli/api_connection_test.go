@@ -68,6 +68,17 @@ func TestConnectionImportGetTokenEveryMode(t *testing.T) {
 			hidden:    []string{"at-from-file"},
 		},
 		{
+			name: "client credentials obtained by the server",
+			args: []string{"cc", "u2", "--client-id", "own-id", "--client-secret", "own-secret"},
+			mode: store.OAuth2CC,
+			check: func(c store.Connection) bool {
+				return c.Credentials.AccessToken.Reveal() == "cc-own-id" && c.Credentials.ClientID == "own-id" && c.Credentials.ClientSecret.Reveal() == "own-secret"
+			},
+			tokenText: "cc-own-id\n",
+			tokenJSON: map[string]any{"type": "OAUTH2_CC", "access_token": "cc-own-id"},
+			hidden:    []string{"cc-own-id", "own-secret"},
+		},
+		{
 			name: "oauth1",
 			args: []string{"oauth1", "u1", "--oauth-token", "ot-1", "--oauth-token-secret", "ots-1"},
 			mode: store.OAuth1,

@@ -53,6 +53,10 @@ func newUpstream(t *testing.T) *upstream {
 		refuse := u.refuse
 		u.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
+		if r.PostForm.Get("grant_type") == "client_credentials" {
+			_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "cc-" + r.PostForm.Get("client_id"), "expires_in": 3600})
+			return
+		}
 		if refuse || r.PostForm.Get("grant_type") != "refresh_token" {
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = io.WriteString(w, `{"error":"invalid_grant","error_description":"token revoked by the user"}`)
