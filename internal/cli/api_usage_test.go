@@ -12,7 +12,7 @@ func TestAPICommandHelp(t *testing.T) {
 	for name, spec := range apiSpecs() {
 		t.Run(name, func(t *testing.T) {
 			r := runCLI(nil, "", name, "--help")
-			if r.code != ExitOK || !strings.HasPrefix(r.stdout, "Usage: nango "+name+" ") || r.stderr != "" {
+			if r.code != ExitOK || !strings.HasPrefix(r.stdout, spec.summary+"\n\nUsage: nango "+name+" ") || r.stderr != "" {
 				t.Fatalf("--help: %v", r)
 			}
 			if h := runCLI(nil, "", "help", name); h.code != ExitOK || h.stdout != r.stdout {

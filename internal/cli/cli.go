@@ -133,7 +133,13 @@ func Run(ctx context.Context, args []string, o IO) int {
 		printCommandUsage(o.Stderr, c)
 		return ExitUsage
 	case errors.As(err, &ee):
-		fmt.Fprintf(o.Stderr, "nango %s: %v\n", c.name, ee.err)
+		msg := ee.err.Error()
+		if strings.HasPrefix(msg, "❌ ") {
+			// A server's answer, printed as the reference CLI did.
+			fmt.Fprintln(o.Stderr, msg)
+		} else {
+			fmt.Fprintf(o.Stderr, "nango %s: %s\n", c.name, msg)
+		}
 		return ee.code
 	default:
 		fmt.Fprintf(o.Stderr, "nango %s: %v\n", c.name, err)
@@ -158,7 +164,7 @@ func printUsage(w io.Writer, cmds map[string]*command) {
 }
 
 func printCommandUsage(w io.Writer, c *command) {
-	fmt.Fprintf(w, "Usage: nango %s %s\n\n%s\n", c.name, c.usage, c.summary)
+	fmt.Fprintf(w, "%s\n\nUsage: nango %s %s\n", c.summary, c.name, c.usage)
 }
 
 // newFlags returns a flag set that reports errors instead of exiting.
