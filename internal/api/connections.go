@@ -98,7 +98,9 @@ func (a *API) getConnection(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, toConnectionJSON(c))
 }
 
-// writeTokenError maps the credential service's errors to the wire.
+// TokenError maps the credential service's errors to the wire, for every
+// route that reads credentials (GET /connection/:id, the proxy, the
+// dashboard API); it returns nil for errors that are not the service's own.
 //
 // A failed refresh keeps the reference's types with statuses that say who
 // is at fault (Part A: 500 is only a server fault):
@@ -109,33 +111,42 @@ func (a *API) getConnection(w http.ResponseWriter, r *http.Request) {
 //
 // payload carries external_message (the provider's error, never a token)
 // and, when known, external_status, external_error and retryable.
-func writeTokenError(w http.ResponseWriter, r *http.Request, err error) {
+func TokenError(err error) *httpx.Error {
 	var re *tokens.RefreshError
 	switch {
 	case errors.Is(err, tokens.ErrUnknownConnection):
-		httpx.WriteError(w, r, httpx.E("unkown_connection"))
+		return httpx.E("unkown_connection")
 	case errors.Is(err, tokens.ErrUnknownIntegration):
-		httpx.WriteError(w, r, httpx.E("unknown_provider_config"))
-	case errors.As(err, &re):
-		e := &httpx.Error{Status: http.StatusBadGateway, Type: "refresh_token_external_error"}
-		switch re.Kind {
-		case tokens.Rejected:
-			e.Status = http.StatusBadRequest
-			e.Message = "The provider refused to refresh the access token; the end user may need to reconnect (see payload.external_message)."
-		case tokens.BadResponse:
-			e.Type = "refresh_token_parsing_error"
-			e.Message = "The provider's answer to the token refresh could not be used (see payload.external_message)."
-		default:
-			e.Message = "The provider could not be reached to refresh the access token; retry later (see payload.external_message)."
-		}
-		p := map[string]any{"external_message": re.Message, "retryable": re.Kind == tokens.Unavailable}
-		if re.Status != 0 {
-			p["external_status"] = re.Status
-		}
-		if re.Code != "" {
-			p["external_error"] = re.Code
-		}
-		httpx.WriteError(w, r, e.WithPayload(p))
+		return httpx.E("unknown_provider_config")
+	case !errors.As(err, &re):
+		return nil
+	}
+	e := &httpx.Error{Status: http.StatusBadGateway, Type: "refresh_token_external_error"}
+	switch re.Kind {
+	case tokens.Rejected:
+		e.Status = http.StatusBadRequest
+		e.Message = "The provider refused to refresh the access token; the end user may need to reconnect (see payload.external_message)."
+	case tokens.BadResponse:
+		e.Type = "refresh_token_parsing_error"
+		e.Message = "The provider's answer to the token refresh could not be used (see payload.external_message)."
+	default:
+		e.Message = "The provider could not be reached to refresh the access token; retry later (see payload.external_message)."
+	}
+	p := map[string]any{"external_message": re.Message, "retryable": re.Kind == tokens.Unavailable}
+	if re.Status != 0 {
+		p["external_status"] = re.Status
+	}
+	if re.Code != "" {
+		p["external_error"] = re.Code
+	}
+	return e.WithPayload(p)
+}
+
+// writeTokenError answers a failed credential read.
+func writeTokenError(w http.ResponseWriter, r *http.Request, err error) {
+	switch e := TokenError(err); {
+	case e != nil:
+		httpx.WriteError(w, r, e)
 	case r.Context().Err() != nil:
 		// The client has gone (or the server's deadline passed): nobody
 		// reads an answer.

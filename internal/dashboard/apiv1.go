@@ -287,23 +287,11 @@ func (h *Handler) apiConnection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := h.d.Tokens.Get(r.Context(), key, id, tokens.GetOptions{ForceRefresh: r.URL.Query().Get("force_refresh") == "true"})
-	var re *tokens.RefreshError
-	switch {
-	case errors.Is(err, tokens.ErrUnknownConnection):
-		httpx.WriteError(w, r, httpx.E("unkown_connection"))
+	if e := api.TokenError(err); e != nil {
+		httpx.WriteError(w, r, e)
 		return
-	case errors.Is(err, tokens.ErrUnknownIntegration):
-		httpx.WriteError(w, r, httpx.E("unknown_provider_config"))
-		return
-	case errors.As(err, &re):
-		status := http.StatusBadGateway
-		if re.Kind == tokens.Rejected {
-			status = http.StatusBadRequest
-		}
-		httpx.WriteError(w, r, (&httpx.Error{Status: status, Type: "refresh_token_external_error",
-			Message: "We could not refresh the access token: " + re.Message}).WithPayload(map[string]any{"external_message": re.Message}))
-		return
-	case err != nil:
+	}
+	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}

@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/nango-go/nango/internal/api"
 	"github.com/nango-go/nango/internal/httpx"
 	"github.com/nango-go/nango/internal/provider"
 	"github.com/nango-go/nango/internal/secret"
@@ -92,7 +93,7 @@ func (c *call) plan() (*plan, *httpx.Error) {
 
 	conn, err := c.h.o.Tokens.Get(ctx, key, id, tokens.GetOptions{})
 	if err != nil {
-		if e := tokenError(err); e != nil {
+		if e := api.TokenError(err); e != nil {
 			return nil, e
 		}
 		return nil, c.internal("reading the connection", err)

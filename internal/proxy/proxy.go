@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -252,40 +251,6 @@ func (c *call) record() {
 		c.h.o.OnCall(a)
 	}
 	c.h.activity.add(a)
-}
-
-// tokenError maps the credential service's errors as GET /connection does
-// (internal/api): a refresh the provider refused is 400, one that could not
-// be made is 502, an unusable answer 502 refresh_token_parsing_error.
-func tokenError(err error) *httpx.Error {
-	var re *tokens.RefreshError
-	switch {
-	case errors.Is(err, tokens.ErrUnknownConnection):
-		return httpx.E("unkown_connection")
-	case errors.Is(err, tokens.ErrUnknownIntegration):
-		return httpx.E("unknown_provider_config")
-	case errors.As(err, &re):
-		e := &httpx.Error{Status: http.StatusBadGateway, Type: "refresh_token_external_error"}
-		switch re.Kind {
-		case tokens.Rejected:
-			e.Status = http.StatusBadRequest
-			e.Message = "The provider refused to refresh the access token; the end user may need to reconnect (see payload.external_message)."
-		case tokens.BadResponse:
-			e.Type = "refresh_token_parsing_error"
-			e.Message = "The provider's answer to the token refresh could not be used (see payload.external_message)."
-		default:
-			e.Message = "The provider could not be reached to refresh the access token; retry later (see payload.external_message)."
-		}
-		p := map[string]any{"external_message": re.Message, "retryable": re.Kind == tokens.Unavailable}
-		if re.Status != 0 {
-			p["external_status"] = re.Status
-		}
-		if re.Code != "" {
-			p["external_error"] = re.Code
-		}
-		return e.WithPayload(p)
-	}
-	return nil
 }
 
 // clip bounds s to n bytes of valid UTF-8.
