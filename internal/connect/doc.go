@@ -14,9 +14,14 @@
 //
 // Wire behaviour follows SPEC Part A and Part B §1.5, §1.6, §2; the auth
 // mode specific part of the dance sits behind the flow interface (one
-// implementation per auth mode).
+// implementation per auth mode: OAUTH2, OAUTH1). The browser SDK's
+// credential endpoints POST /api-auth/api-key/{providerConfigKey} and POST
+// /api-auth/basic/{providerConfigKey} create API_KEY and BASIC connections
+// from what the end user typed, with the same query, HMAC and integration
+// checks (docs/auth-modes.md).
 //
-// This package holds no SQL and makes no provider calls of its own: it uses
+// This package holds no SQL and makes no provider calls of its own (the OAuth
+// engine makes them, credential verification included): it uses
 // internal/store, internal/oauth, internal/provider, internal/config,
 // internal/httpx and internal/secret. It must not import internal/server,
 // internal/api or any store driver (tests excepted).

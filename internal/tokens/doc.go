@@ -28,6 +28,12 @@
 //     provider delays only the callers of that one connection, who may
 //     give up through their context at any time.
 //
+// OAUTH2_CC connections have no refresh token: the service obtains a new
+// token with the client-credentials grant (the connection's own client
+// credentials, else the integration's) when it is due, forced or absent,
+// under the same lease; IssueClientCredentials obtains the first one for a
+// connection being created. Other credentials are returned as stored.
+//
 // The package knows nothing of HTTP handlers: the API maps its errors to
 // the wire. It may import internal/oauth, internal/provider, internal/store
 // and internal/secret; it must not import api, connect, server or a store
