@@ -8,12 +8,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/nango-go/nango/internal/httpx"
+	"github.com/nango-go/nango/internal/provider"
 	"github.com/nango-go/nango/internal/store"
 )
 
-// TemplateLookup reports the auth mode of a provider template, and whether
-// the template exists.
-type TemplateLookup func(name string) (mode store.AuthMode, ok bool)
+// TemplateLookup returns a provider template by name (the catalog's Get).
+type TemplateLookup func(name string) (*provider.Template, bool)
 
 // Deps are what the API handlers need.
 type Deps struct {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/nango-go/nango/internal/httpx"
+	"github.com/nango-go/nango/internal/provider"
 	"github.com/nango-go/nango/internal/secret"
 	"github.com/nango-go/nango/internal/store"
 )
@@ -110,6 +111,22 @@ type configBody struct {
 	OAuthScopes       Scopes `json:"oauth_scopes"`
 }
 
+// NeedsClient reports whether integrations of template t must hold an OAuth
+// client id and secret: OAUTH2 and OAUTH1 always; OAUTH2_CC unless the
+// template takes the client credentials per connection (it declares
+// client_id among the credentials the end user supplies); API_KEY and BASIC
+// never.
+func NeedsClient(t *provider.Template) bool {
+	switch t.AuthMode {
+	case provider.OAuth2, provider.OAuth1:
+		return true
+	case provider.OAuth2CC:
+		_, perConnection := t.CredentialField("client_id")
+		return !perConnection
+	}
+	return false
+}
+
 // validate checks the body in the reference's order.
 func (a *API) validate(b *configBody) *httpx.Error {
 	if b.ProviderConfigKey == "" {
@@ -121,12 +138,11 @@ func (a *API) validate(b *configBody) *httpx.Error {
 	if b.Provider == "" {
 		return httpx.E("missing_provider_template")
 	}
-	mode, ok := a.d.Templates(b.Provider)
+	t, ok := a.d.Templates(b.Provider)
 	if !ok {
 		return httpx.E("unknown_provider_template")
 	}
-	// API-key and Basic integrations have no OAuth client.
-	needsClient := mode == store.OAuth2 || mode == store.OAuth1 || mode == store.OAuth2CC
+	needsClient := NeedsClient(t)
 	if needsClient && b.OAuthClientID == "" {
 		return httpx.E("missing_client_id")
 	}

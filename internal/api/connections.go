@@ -275,11 +275,12 @@ func (a *API) importConnection(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
-	mode, ok := a.d.Templates(in.Provider)
+	tmpl, ok := a.d.Templates(in.Provider)
 	if !ok {
 		httpx.WriteError(w, r, httpx.Ef("unsupported_auth_mode", "The integration's provider template %q is not in the catalog, so its credentials cannot be imported.", in.Provider))
 		return
 	}
+	mode := store.AuthMode(tmpl.AuthMode)
 	issue := mode == store.OAuth2CC && (b.AccessToken == nil || *b.AccessToken == "")
 	var creds store.Credentials
 	var e *httpx.Error

@@ -95,13 +95,7 @@ func newAPIEnv(t *testing.T, b apiBackend) *apiEnv {
 	mux := http.NewServeMux()
 	api.New(api.Deps{
 		Store: e.st, Tokens: svc,
-		Templates: func(name string) (store.AuthMode, bool) {
-			t, ok := tmpls[name]
-			if !ok {
-				return "", false
-			}
-			return store.AuthMode(t.AuthMode), true
-		},
+		Templates: lookup,
 	}).Register(mux)
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)

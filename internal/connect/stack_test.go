@@ -87,13 +87,7 @@ func newStack(t *testing.T, catalog string, integrations []store.Integration, o 
 	t.Cleanup(func() { _ = s.tokens.Close() })
 	s.h = New(Deps{Store: s.st, Catalog: cat, OAuth: oc, Config: s.cfg, Logger: log})
 	s.h.Register(&mux)
-	api.New(api.Deps{Store: s.st, Tokens: s.tokens, Logger: log, Templates: func(name string) (store.AuthMode, bool) {
-		tm, ok := cat.Get(name)
-		if !ok {
-			return "", false
-		}
-		return store.AuthMode(tm.AuthMode), true
-	}}).Register(&mux)
+	api.New(api.Deps{Store: s.st, Tokens: s.tokens, Logger: log, Templates: cat.Get}).Register(&mux)
 	ph := proxy.New(proxy.Options{Tokens: s.tokens, Store: s.st, Templates: cat.Get, Logger: log,
 		Config: config.Proxy{AllowPrivateNetworks: true}})
 	t.Cleanup(func() { _ = ph.Close() })

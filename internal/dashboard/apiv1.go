@@ -128,10 +128,10 @@ func (h *Handler) validateBody(b *integrationBody) *httpx.Error {
 	if !ok {
 		return httpx.E("unknown_provider_template")
 	}
-	if needsClient(t.AuthMode) && b.ClientID == "" {
+	if api.NeedsClient(t) && b.ClientID == "" {
 		return httpx.E("missing_client_id")
 	}
-	if needsClient(t.AuthMode) && b.ClientSecret == "" {
+	if api.NeedsClient(t) && b.ClientSecret == "" {
 		return httpx.E("missing_client_secret")
 	}
 	for name, v := range map[string]string{"client_id": b.ClientID, "client_secret": b.ClientSecret, "scopes": b.Scopes.Value} {

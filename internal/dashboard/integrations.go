@@ -37,12 +37,6 @@ func buildPicker(cat *provider.Catalog) []pickerItem {
 	return out
 }
 
-// needsClient reports whether integrations of a mode hold an OAuth client
-// (the same rule as POST /config).
-func needsClient(m provider.AuthMode) bool {
-	return m == provider.OAuth2 || m == provider.OAuth1 || m == provider.OAuth2CC
-}
-
 type integrationRow struct {
 	Key, Provider, Display, Mode string
 	Known                        bool
@@ -107,7 +101,7 @@ type integrationForm struct {
 func (h *Handler) formFor(t *provider.Template) integrationForm {
 	return integrationForm{
 		Provider: t.Name, Display: t.DisplayName, Mode: string(t.AuthMode),
-		NeedsClient: needsClient(t.AuthMode), CallbackURL: h.d.Config.CallbackURL,
+		NeedsClient: api.NeedsClient(t), CallbackURL: h.d.Config.CallbackURL,
 		Docs: t.Docs, SetupGuide: t.SetupGuideURL,
 	}
 }

@@ -155,21 +155,8 @@ func interpolateParams(t *provider.Template, ps provider.Params, cc, md map[stri
 // declared optional connection-config values, or any value of a template
 // that skips empty authorization parameters.
 func optionalOnly(t *provider.Template, me *provider.MissingError) bool {
-	if t == nil {
-		return false
-	}
-	if t.AuthorizationURLSkipEmpty {
+	if t != nil && t.AuthorizationURLSkipEmpty {
 		return true
 	}
-	names := me.Params()
-	if len(names) != len(me.Names) {
-		return false
-	}
-	for _, n := range names {
-		f, ok := t.ConnectionConfigField(n)
-		if !ok || !f.Optional {
-			return false
-		}
-	}
-	return true
+	return t.OnlyOptionalMissing(me)
 }

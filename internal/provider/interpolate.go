@@ -753,3 +753,23 @@ func appendUnique(list []string, names ...string) []string {
 	}
 	return list
 }
+
+// OnlyOptionalMissing reports whether every value me names is a
+// connection-config value the template declares optional, so that whatever
+// needed them (a header, a query or body parameter) may simply be left out.
+func (t *Template) OnlyOptionalMissing(me *MissingError) bool {
+	if t == nil || me == nil {
+		return false
+	}
+	names := me.Params()
+	if len(names) == 0 || len(names) != len(me.Names) {
+		return false
+	}
+	for _, n := range names {
+		f, ok := t.ConnectionConfigField(n)
+		if !ok || !f.Optional {
+			return false
+		}
+	}
+	return true
+}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -101,6 +102,10 @@ func (c *call) headers(p *plan, method string, now time.Time) (http.Header, *htt
 		}
 		for _, h := range p.tmpl.Proxy.Headers {
 			val, err := provider.Interpolate(h.Value, v)
+			var me *provider.MissingError
+			if errors.As(err, &me) && p.tmpl.OnlyOptionalMissing(me) {
+				continue // built from optional values this connection lacks
+			}
 			if e := interpolationError("header "+h.Name, err); e != nil {
 				return nil, e
 			}

@@ -281,6 +281,10 @@ func (p *plan) addTemplateQuery(u *url.URL) *httpx.Error {
 			continue
 		}
 		val, err := provider.Interpolate(q.Value, v)
+		var me *provider.MissingError
+		if errors.As(err, &me) && p.tmpl.OnlyOptionalMissing(me) {
+			continue // built from optional values this connection lacks
+		}
 		if e := interpolationError("query parameter "+q.Name, err); e != nil {
 			return e
 		}

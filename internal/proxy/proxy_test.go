@@ -898,3 +898,58 @@ func TestOnCallSeesEveryCall(t *testing.T) {
 		t.Errorf("OnCall saw %+v", got)
 	}
 }
+
+// A header or query parameter built only from connection-config values the
+// template declares optional is left out when the connection lacks them
+// (stripe-api-key's stripe-context, google-ads' login-customer-id...); a
+// required value that is missing is still a 400.
+func TestOptionalConfigValuesOmitted(t *testing.T) {
+	up := newUpstream(t, nil)
+	e := newEnv(t, envOptions{})
+	e.addTemplates(`
+t-optional:
+  auth_mode: API_KEY
+  proxy:
+    base_url: ` + up.URL + `
+    headers:
+      x-api-key: ${apiKey}
+      x-context: ${connectionConfig.context}
+      x-tenant: ${connectionConfig.tenant}
+    query:
+      region: ${connectionConfig.region}
+  connection_config:
+    context:
+      type: string
+      optional: true
+    region:
+      type: string
+      optional: true
+    tenant:
+      type: string
+`)
+	e.integration("opt", "t-optional", "", "")
+	e.connection("opt", "without", store.Credentials{Type: store.APIKey, APIKey: "k1"}, map[string]any{"tenant": "acme"})
+	e.connection("opt", "with", store.Credentials{Type: store.APIKey, APIKey: "k2"}, map[string]any{"tenant": "acme", "context": "acct_1", "region": "eu"})
+	e.connection("opt", "no-tenant", store.Credentials{Type: store.APIKey, APIKey: "k3"}, map[string]any{"context": "acct_1"})
+
+	if resp := e.do(call{path: "/proxy/v1/x", key: "opt", id: "without"}); resp.StatusCode != 200 {
+		t.Fatalf("without optional values: %d %s", resp.StatusCode, readAll(t, resp))
+	} else {
+		readAll(t, resp)
+	}
+	got := up.last(t)
+	if _, ok := got.Header["X-Context"]; ok || got.RawQuery != "" || got.Header.Get("X-Tenant") != "acme" || got.Header.Get("X-Api-Key") != "k1" {
+		t.Errorf("upstream saw headers %v query %q", got.Header, got.RawQuery)
+	}
+
+	readAll(t, e.do(call{path: "/proxy/v1/x", key: "opt", id: "with"}))
+	got = up.last(t)
+	if got.Header.Get("X-Context") != "acct_1" || got.RawQuery != "region=eu" {
+		t.Errorf("with optional values: headers %v query %q", got.Header, got.RawQuery)
+	}
+
+	env := wantError(t, e.do(call{path: "/proxy/v1/x", key: "opt", id: "no-tenant"}), 400, "missing_connection_config")
+	if !strings.Contains(env.Error, "tenant") {
+		t.Errorf("error = %q, want it to name tenant", env.Error)
+	}
+}

@@ -145,7 +145,7 @@ func (s *Server) routes() http.Handler {
 	}}
 	api.New(api.Deps{
 		Store:     s.store,
-		Templates: s.templateMode,
+		Templates: s.catalog.Get,
 		Tokens:    s.tokens,
 		Logger:    s.log,
 	}).Register(secured)
@@ -171,16 +171,6 @@ func (s *Server) routes() http.Handler {
 		proxied.ServeHTTP(w, r)
 	})
 	return observe(s.log, s.instrument(cors(root)))
-}
-
-// templateMode adapts the catalog for handlers that only need to know a
-// template's auth mode.
-func (s *Server) templateMode(name string) (store.AuthMode, bool) {
-	t, ok := s.catalog.Get(name)
-	if !ok {
-		return "", false
-	}
-	return store.AuthMode(t.AuthMode), true
 }
 
 // notFound answers unmatched requests with the error envelope: 405 with an

@@ -298,6 +298,15 @@ func TestConfigValidation(t *testing.T) {
 	if code, env := send(t, "POST", u+"/config", "application/json", `{"provider_config_key":"k","provider":"1password-scim"}`); code != 200 {
 		t.Errorf("api-key integration: %d %v", code, env)
 	}
+	// Client-credentials templates that take the client per connection
+	// (1password-users) need none on the integration; those that share the
+	// integration's client (adobe-umapi) do.
+	if code, env := send(t, "POST", u+"/config", "application/json", `{"provider_config_key":"cc-per","provider":"1password-users"}`); code != 200 {
+		t.Errorf("per-connection client credentials: %d %v", code, env)
+	}
+	if code, env := send(t, "POST", u+"/config", "application/json", `{"provider_config_key":"cc-shared","provider":"adobe-umapi"}`); code != 400 || env["type"] != "missing_client_id" {
+		t.Errorf("shared client credentials without a client: %d %v", code, env)
+	}
 	// Scopes may be sent as an array.
 	if code, env := send(t, "POST", u+"/config", "application/json", `{"provider_config_key":"arr","provider":"github","oauth_client_id":"i","oauth_client_secret":"s","oauth_scopes":["repo","user"]}`); code != 200 {
 		t.Errorf("array scopes: %d %v", code, env)
