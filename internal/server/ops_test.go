@@ -468,6 +468,10 @@ func TestMetricsAfterFlowRefreshAndProxy(t *testing.T) {
 			{"pool idle", fmt.Sprintf(`nango_db_pool_connections{pool="%s",state="idle"}`, pool), 0, 1000},
 			{"pool waits", fmt.Sprintf(`nango_db_pool_waits_total{pool="%s"}`, pool), 0, 1e9},
 			{"websockets", `nango_websocket_clients`, 0, 0},
+			// The two reads and the proxied call fetch credentials; only the
+			// forced read waits for a refresh (the others find fresh tokens).
+			{"token fetches", `nango_token_fetches_total{cache="miss",result="ok"}`, 3, 3},
+			{"refresh wait", `nango_token_refresh_wait_seconds_count`, 1, 1},
 			{"go runtime", `go_goroutines`, 1, 1e6},
 		}
 		if testing.Verbose() {

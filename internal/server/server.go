@@ -70,7 +70,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, e
 		return nil, err
 	}
 	s.oauth = &oauth.Client{Logger: log}
-	s.tokens = tokens.New(tokens.Options{Store: st, Templates: cat.Get, OAuth: s.oauth, Logger: log})
+	s.tokens = tokens.New(tokens.Options{Store: st, Templates: cat.Get, OAuth: s.oauth, Logger: log, Observe: s.tokenObserver()})
 	s.closers = append(s.closers, s.tokens.Close)
 	s.connect = connect.New(connect.Deps{Store: st, Catalog: cat, OAuth: s.oauth, Config: cfg, Logger: log})
 	s.closers = append(s.closers, s.connect.Close)

@@ -19,6 +19,7 @@ import (
 	"github.com/nango-go/nango/internal/provider"
 	"github.com/nango-go/nango/internal/store"
 	"github.com/nango-go/nango/internal/telemetry"
+	"github.com/nango-go/nango/internal/tokens"
 	"github.com/nango-go/nango/internal/version"
 )
 
@@ -335,4 +336,19 @@ func (o *opsStore) GetIntegration(ctx context.Context, key string) (store.Integr
 		}
 	}
 	return in, err
+}
+
+// tokenObserver feeds the token service's Gets to the metrics (fetches by
+// cache outcome and result, refresh wait); nil when metrics are off.
+func (s *Server) tokenObserver() func(tokens.GetStats) {
+	o := s.ops()
+	if o == nil || o.metrics == nil {
+		return nil
+	}
+	return func(g tokens.GetStats) {
+		o.metrics.ObserveTokenFetch(g.CacheHit, g.Err == nil)
+		if g.Refreshed {
+			o.metrics.ObserveRefreshWait(g.RefreshWait)
+		}
+	}
 }

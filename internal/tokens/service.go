@@ -45,6 +45,23 @@ type Options struct {
 	// MaxPoll is the longest pause between two looks at a lease another
 	// instance holds, when no event arrives; 0 means 500ms.
 	MaxPoll time.Duration
+	// Observe, when set, is told about every Get once it returns (for
+	// metrics). It must be quick and safe for concurrent use.
+	Observe func(GetStats)
+}
+
+// GetStats describes one finished Get (Options.Observe).
+type GetStats struct {
+	// CacheHit: the credentials came from an in-process cache (there is
+	// none yet: always false).
+	CacheHit bool
+	// Err is what Get returned; nil on success.
+	Err error
+	// Refreshed: the credentials were due, so Get ran or joined a refresh.
+	Refreshed bool
+	// RefreshWait is how long Get waited for that refresh (its own provider
+	// call, or another caller's or instance's).
+	RefreshWait time.Duration
 }
 
 // GetOptions modify one Get.
@@ -139,7 +156,11 @@ func (s *Service) Close() error {
 // stored credentials are intact and the failure is recorded on the
 // connection), the caller's context error, or a store error
 // (store.ErrUnavailable, store.ErrUndecryptable...).
-func (s *Service) Get(ctx context.Context, providerConfigKey, connectionID string, opts GetOptions) (store.Connection, error) {
+func (s *Service) Get(ctx context.Context, providerConfigKey, connectionID string, opts GetOptions) (_ store.Connection, err error) {
+	var stats GetStats
+	if s.o.Observe != nil {
+		defer func() { stats.Err = err; s.o.Observe(stats) }()
+	}
 	conn, err := s.read(ctx, providerConfigKey, connectionID)
 	if err != nil {
 		return store.Connection{}, err
@@ -163,6 +184,8 @@ func (s *Service) Get(ctx context.Context, providerConfigKey, connectionID strin
 	if !s.due(conn, tmpl, opts.ForceRefresh) {
 		return conn, nil
 	}
+	start := time.Now()
+	defer func() { stats.Refreshed, stats.RefreshWait = true, time.Since(start) }()
 	return s.join(ctx, conn, in, tmpl, opts.ForceRefresh)
 }
 
