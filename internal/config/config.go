@@ -68,7 +68,7 @@ type Config struct {
 	// Proxy configures ALL /proxy/* (the NANGO_PROXY_* variables).
 	Proxy Proxy
 
-	// Ops configures metrics and tracing (NANGO_METRICS*, OTEL_*).
+	// Ops configures metrics (NANGO_METRICS*).
 	Ops Ops
 }
 

@@ -27,10 +27,6 @@ func TestOpsVariables(t *testing.T) {
 		{"off, any case", map[string]string{"NANGO_METRICS": " OFF "}, Ops{MetricsMode: MetricsOff, MetricsAddr: ":9464"}},
 		{"false means off", map[string]string{"NANGO_METRICS": "false"}, Ops{MetricsMode: MetricsOff, MetricsAddr: ":9464"}},
 		{"secret", map[string]string{"NANGO_METRICS": "secret"}, Ops{MetricsMode: MetricsSecret, MetricsAddr: ":9464"}},
-		{"otlp endpoint", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"},
-			Ops{MetricsMode: MetricsSecret, MetricsAddr: ":9464", OTLPEndpoint: "http://collector:4318"}},
-		{"empty otlp endpoint is off", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": ""},
-			Ops{MetricsMode: MetricsSecret, MetricsAddr: ":9464"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,7 +49,6 @@ func TestOpsVariableErrors(t *testing.T) {
 		{"no port", "NANGO_METRICS_ADDR", "localhost", `NANGO_METRICS_ADDR: "localhost" is not a listen address`},
 		{"port not a number", "NANGO_METRICS_ADDR", ":http", `NANGO_METRICS_ADDR: ":http" has no valid port number`},
 		{"port out of range", "NANGO_METRICS_ADDR", ":70000", `NANGO_METRICS_ADDR: ":70000" has no valid port number`},
-		{"otlp not a URL", "OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318", `OTEL_EXPORTER_OTLP_ENDPOINT: "collector:4318" is not an absolute http(s) URL`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,7 +68,7 @@ func TestOpsVariablesAreDocumented(t *testing.T) {
 	for _, v := range vars {
 		seen[v.Name] = v.Group
 	}
-	for _, name := range []string{"NANGO_METRICS", "NANGO_METRICS_ADDR", "OTEL_EXPORTER_OTLP_ENDPOINT", "TELEMETRY", "NANGO_TELEMETRY_ENDPOINT"} {
+	for _, name := range []string{"NANGO_METRICS", "NANGO_METRICS_ADDR", "TELEMETRY", "NANGO_TELEMETRY_ENDPOINT"} {
 		if seen[name] != "Operations" {
 			t.Errorf("%s: group %q, want Operations", name, seen[name])
 		}

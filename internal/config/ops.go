@@ -17,17 +17,13 @@ const (
 	MetricsOff = "off"
 )
 
-// Ops configures what operators watch the server with: Prometheus metrics
-// and OpenTelemetry tracing.
+// Ops configures what operators watch the server with: Prometheus metrics.
 type Ops struct {
 	// MetricsMode is MetricsSecret, MetricsPort or MetricsOff.
 	MetricsMode string
 	// MetricsAddr is the listen address (host:port) of /metrics in
 	// MetricsPort mode.
 	MetricsAddr string
-	// OTLPEndpoint is the OTLP/HTTP collector base URL; "" turns tracing
-	// off.
-	OTLPEndpoint string
 }
 
 func parseMetricsMode(v string) (string, error) {

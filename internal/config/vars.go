@@ -306,16 +306,6 @@ var vars = []*variable{
 			c.Ops.MetricsAddr = a
 			return err
 		}},
-	{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Group: "Operations",
-		Doc: "OpenTelemetry collector base URL (OTLP over HTTP, e.g. http://otel-collector:4318). When set, the server sends trace spans of its HTTP requests and provider calls to <URL>/v1/traces. See docs/metrics.md.",
-		apply: func(c *Config, v string, set bool) error {
-			if !set || strings.TrimSpace(v) == "" {
-				return nil
-			}
-			u, err := parseHTTPURL(v)
-			c.Ops.OTLPEndpoint = u
-			return err
-		}},
 }
 
 // HMACAlgorithms lists the accepted NANGO_HMAC_ALGORITHM names.
