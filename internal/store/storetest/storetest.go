@@ -69,6 +69,7 @@ func Run(t *testing.T, f Factory) {
 		{"UnlockRefresh", s.testUnlockRefresh},
 		{"OAuthSessions", s.testOAuthSessions},
 		{"Activity", s.testActivity},
+		{"ActivityBatch", s.testActivityBatch},
 		{"Meta", s.testMeta},
 		{"Events", s.testEvents},
 		{"EventsAcrossInstances", s.testEventsAcrossInstances},
