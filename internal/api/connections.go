@@ -90,7 +90,7 @@ func (a *API) getConnection(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, errors.New("api: Deps.Tokens is not set"))
 		return
 	}
-	c, err := a.d.Tokens.Get(r.Context(), key, id, tokens.GetOptions{ForceRefresh: force})
+	c, err := a.d.Tokens.Get(r.Context(), key, id, tokens.GetOptions{ForceRefresh: force, BeforeWait: func() { httpx.AllowSlowResponse(w) }})
 	if err != nil {
 		writeTokenError(w, r, err)
 		return
@@ -335,6 +335,7 @@ func (a *API) importConnection(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteError(w, r, errors.New("api: Deps.Tokens cannot obtain client-credentials tokens"))
 			return
 		}
+		httpx.AllowSlowResponse(w) // the first token comes from the provider
 		if err := iss.IssueClientCredentials(r.Context(), c.ProviderConfigKey, &c); err != nil {
 			writeIssueError(w, r, err)
 			return

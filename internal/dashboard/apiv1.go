@@ -286,7 +286,10 @@ func (h *Handler) apiConnection(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, e)
 		return
 	}
-	c, err := h.d.Tokens.Get(r.Context(), key, id, tokens.GetOptions{ForceRefresh: r.URL.Query().Get("force_refresh") == "true"})
+	c, err := h.d.Tokens.Get(r.Context(), key, id, tokens.GetOptions{
+		ForceRefresh: r.URL.Query().Get("force_refresh") == "true",
+		BeforeWait:   func() { httpx.AllowSlowResponse(w) },
+	})
 	if e := api.TokenError(err); e != nil {
 		httpx.WriteError(w, r, e)
 		return

@@ -158,7 +158,7 @@ func (h *Handler) connection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := connectionView{}
-	conn, err := h.d.Tokens.Get(r.Context(), key, id, tokens.GetOptions{})
+	conn, err := h.d.Tokens.Get(r.Context(), key, id, tokens.GetOptions{BeforeWait: func() { httpx.AllowSlowResponse(w) }})
 	var re *tokens.RefreshError
 	switch {
 	case errors.Is(err, tokens.ErrUnknownConnection):
@@ -278,7 +278,7 @@ func (h *Handler) refreshConnection(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	_, err = h.d.Tokens.Get(r.Context(), key, id, tokens.GetOptions{ForceRefresh: true})
+	_, err = h.d.Tokens.Get(r.Context(), key, id, tokens.GetOptions{ForceRefresh: true, BeforeWait: func() { httpx.AllowSlowResponse(w) }})
 	var re *tokens.RefreshError
 	switch {
 	case err == nil:

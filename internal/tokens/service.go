@@ -20,6 +20,9 @@ import (
 // when the template sets no token_expiration_buffer (SPEC Part A).
 const DefaultMargin = 15 * time.Minute
 
+// DefaultLeaseTTL is the refresh lease's lifetime between renewals.
+const DefaultLeaseTTL = 15 * time.Second
+
 // Options configure a Service. Store, Templates and OAuth are required.
 type Options struct {
 	// Store holds the connections and the refresh leases.
@@ -38,9 +41,11 @@ type Options struct {
 	Holder string
 	// DefaultMargin replaces DefaultMargin when positive.
 	DefaultMargin time.Duration
-	// LeaseTTL is how long a refresh lease lasts (by the database clock).
-	// It must outlive a provider call; 0 (or a value not above the OAuth
-	// timeout) means the OAuth timeout plus 30 seconds.
+	// LeaseTTL is how long a refresh lease lasts (by the database clock)
+	// without renewal. The holder renews it every LeaseTTL/3 while it calls
+	// the provider, so a slow provider keeps it, while a holder that dies
+	// (SIGKILL, a lost machine) blocks other instances for at most LeaseTTL.
+	// 0 means DefaultLeaseTTL; values under a second are raised to one.
 	LeaseTTL time.Duration
 	// MaxPoll is the longest pause between two looks at a lease another
 	// instance holds, when no event arrives; 0 means 500ms.
@@ -69,6 +74,11 @@ type GetOptions struct {
 	// ForceRefresh refreshes even when the token is not due (it still needs
 	// a refresh token). A refresh already running is shared, not repeated.
 	ForceRefresh bool
+	// BeforeWait, when set, is called once before Get waits on a refresh
+	// (its own or another instance's), which can take as long as the
+	// provider: HTTP handlers extend their write deadline there
+	// (httpx.AllowSlowResponse), so reads that need no refresh pay nothing.
+	BeforeWait func()
 }
 
 // Service hands out connections with fresh credentials. It is safe for
@@ -118,9 +128,10 @@ func New(o Options) *Service {
 	if timeout <= 0 {
 		timeout = oauth.DefaultTimeout
 	}
-	if o.LeaseTTL <= timeout {
-		o.LeaseTTL = timeout + 30*time.Second
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = DefaultLeaseTTL
 	}
+	o.LeaseTTL = max(o.LeaseTTL, time.Second)
 	if o.MaxPoll <= 0 {
 		o.MaxPoll = 500 * time.Millisecond
 	}
@@ -186,6 +197,9 @@ func (s *Service) Get(ctx context.Context, providerConfigKey, connectionID strin
 	}
 	start := time.Now()
 	defer func() { stats.Refreshed, stats.RefreshWait = true, time.Since(start) }()
+	if opts.BeforeWait != nil {
+		opts.BeforeWait()
+	}
 	return s.join(ctx, conn, in, tmpl, opts.ForceRefresh)
 }
 
@@ -243,7 +257,7 @@ func (s *Service) join(ctx context.Context, conn store.Connection, in store.Inte
 		f = &flight{done: make(chan struct{})}
 		s.flights[key] = f
 		go func() {
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*s.o.LeaseTTL+s.timeout)
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*s.o.LeaseTTL+2*s.timeout)
 			defer cancel()
 			f.conn, f.err = s.refresh(fctx, conn, in, t, force)
 			s.mu.Lock()
@@ -350,6 +364,10 @@ func (s *Service) refreshLocked(ctx context.Context, cur store.Connection, in st
 	var res oauth.TokenResult
 	var err error
 	used := cur
+	// Renew the lease while the provider is called; stop renewing before
+	// the lease is released or written, or a late renewal would take it
+	// back.
+	stopRenewing := s.renewLease(pk, id)
 	for {
 		attempts++
 		if used.Credentials.Type == store.OAuth2CC {
@@ -370,12 +388,14 @@ func (s *Service) refreshLocked(ctx context.Context, cur store.Connection, in st
 		}
 		s.o.Logger.Info("refresh token rotated concurrently; re-read it", "provider_config_key", pk, "connection_id", id)
 		if !s.due(now, t, false) {
+			stopRenewing()
 			s.release(pk, id)
 			s.activity(in, pk, id, true, start, attempts, 0, "", "recovered: another refresh had rotated the refresh token")
 			return now, nil
 		}
 		used = now
 	}
+	stopRenewing()
 	if err != nil {
 		return s.recordFailure(ctx, used, in, start, attempts, err)
 	}
@@ -491,6 +511,45 @@ func (s *Service) unlock(pk, id string, fn func(*store.Connection) error) (store
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, 2*time.Second)
+	}
+}
+
+// renewLease extends this holder's lease on a connection every LeaseTTL/3
+// until the returned function is called; that function returns once no
+// renewal is running, and may be called more than once.
+func (s *Service) renewLease(pk, id string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(s.o.LeaseTTL / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			_, held, err := s.o.Store.TryLockRefresh(ctx, pk, id, s.o.Holder, s.o.LeaseTTL)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case err != nil:
+				s.o.Logger.Warn("refresh lease could not be renewed; another instance may take it over when it lapses",
+					"provider_config_key", pk, "connection_id", id, "err", err)
+			case !held:
+				s.o.Logger.Warn("refresh lease was taken over by another instance while the provider was being called",
+					"provider_config_key", pk, "connection_id", id)
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			cancel()
+			<-done
+		})
 	}
 }
 
