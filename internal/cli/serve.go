@@ -29,7 +29,11 @@ func runServe(ctx context.Context, o IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(o.Stderr, cfg.LogLevel, cfg.LogFormat)
+	// One line is logged per request: buffer them (flushed every 100 ms
+	// and when the server stops) rather than pay a write per line.
+	lw := server.NewLogWriter(o.Stderr)
+	defer lw.Close()
+	log := newLogger(lw, cfg.LogLevel, cfg.LogFormat)
 	v, commit := version.Info()
 	log.Info("starting nango-go", "version", v, "commit", commit, "database", cfg.DB.Driver)
 	if cfg.SecretKey.IsZero() {

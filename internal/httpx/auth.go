@@ -1,6 +1,8 @@
 package httpx
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
 	"strings"
@@ -18,10 +20,10 @@ func SecretKeyFromHeader(h string) (key string, ok bool) {
 		return "", false
 	}
 	rest = strings.TrimSpace(rest)
-	switch strings.ToLower(scheme) {
-	case "bearer":
+	switch {
+	case strings.EqualFold(scheme, "bearer"):
 		return rest, rest != ""
-	case "basic":
+	case strings.EqualFold(scheme, "basic"):
 		raw, err := base64.StdEncoding.DecodeString(rest)
 		if err != nil {
 			return "", false
@@ -41,7 +43,8 @@ func RequireSecretKey(key secret.String, next http.Handler) http.Handler {
 	if key.IsZero() {
 		return next
 	}
-	want := key.Reveal()
+	// secret.Equal hashes both sides; the key's digest is computed once.
+	want := sha256.Sum256([]byte(key.Reveal()))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		if strings.TrimSpace(h) == "" {
@@ -49,7 +52,8 @@ func RequireSecretKey(key secret.String, next http.Handler) http.Handler {
 			return
 		}
 		got, ok := SecretKeyFromHeader(h)
-		if !ok || !secret.Equal(got, want) {
+		sum := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
 			WriteError(w, r, E("invalid_secret_key"))
 			return
 		}

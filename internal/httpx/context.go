@@ -3,6 +3,7 @@ package httpx
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 )
 
 type ctxKey int
@@ -10,7 +11,25 @@ type ctxKey int
 const (
 	keyLogger ctxKey = iota
 	keyRequestID
+	keyScope
 )
+
+// scope is the request's id and logger, set once by the middleware
+// (WithRequest). The request-scoped logger (base.With("request_id", id)) is
+// built on first use only: most requests never log but their summary line.
+type scope struct {
+	base *slog.Logger
+	id   string
+	log  atomic.Pointer[slog.Logger]
+}
+
+// WithRequest returns ctx carrying the request id and a logger that adds
+// "request_id" to base's lines: what WithLogger(WithRequestID(ctx, id),
+// base.With("request_id", id)) gives, in one context value and without
+// building the logger until a handler asks for it.
+func WithRequest(ctx context.Context, base *slog.Logger, id string) context.Context {
+	return context.WithValue(ctx, keyScope, &scope{base: base, id: id})
+}
 
 // WithLogger returns ctx carrying a request-scoped logger.
 func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
@@ -20,6 +39,14 @@ func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
 // Logger returns the request-scoped logger, or a logger that discards.
 func Logger(ctx context.Context) *slog.Logger {
 	if l, ok := ctx.Value(keyLogger).(*slog.Logger); ok {
+		return l
+	}
+	if s, ok := ctx.Value(keyScope).(*scope); ok {
+		if l := s.log.Load(); l != nil {
+			return l
+		}
+		l := s.base.With("request_id", s.id)
+		s.log.Store(l)
 		return l
 	}
 	return slog.New(slog.DiscardHandler)
@@ -32,6 +59,11 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 
 // RequestID returns the request id, or "".
 func RequestID(ctx context.Context) string {
-	s, _ := ctx.Value(keyRequestID).(string)
-	return s
+	if s, ok := ctx.Value(keyRequestID).(string); ok {
+		return s
+	}
+	if s, ok := ctx.Value(keyScope).(*scope); ok {
+		return s.id
+	}
+	return ""
 }

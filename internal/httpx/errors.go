@@ -1,10 +1,12 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 
 	"github.com/nango-go/nango/internal/store"
 )
@@ -170,19 +172,41 @@ func withRequestID(p map[string]any, id string) map[string]any {
 	return c
 }
 
-// WriteJSON writes v as a JSON response with the given status.
+// WriteJSON writes v as a JSON response with the given status: the
+// encoding of json.Marshal followed by a newline, written in one piece.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	buf := jsonBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
+	if err := enc.Encode(v); err != nil {
 		// Only our own types are written here; this is a programming error.
 		status = http.StatusInternalServerError
-		b = []byte(`{"error":"An internal error occurred. The server log has the details.","type":"internal_error","payload":{}}`)
+		buf.Reset()
+		buf.WriteString(`{"error":"An internal error occurred. The server log has the details.","type":"internal_error","payload":{}}` + "\n")
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
-	_, _ = w.Write([]byte("\n"))
+	WriteJSONBytes(w, status, buf.Bytes())
+	if buf.Cap() <= maxPooledBuf {
+		jsonBufs.Put(buf)
+	}
 }
+
+// WriteJSONBytes writes body, already encoded JSON ending with a newline,
+// as a response with the given status (for answers encoded once and kept).
+func WriteJSONBytes(w http.ResponseWriter, status int, body []byte) {
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// jsonContentType is shared by every JSON answer (never modified: Set and
+// Add replace or copy the slice).
+var jsonContentType = []string{"application/json; charset=utf-8"}
+
+// jsonBufs recycles WriteJSON's encoding buffers; buffers grown past
+// maxPooledBuf (large listings) are left to the collector.
+var jsonBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledBuf = 64 << 10
 
 // WriteEmpty writes the reference's "empty 200": no body, no content type.
 func WriteEmpty(w http.ResponseWriter) { w.WriteHeader(http.StatusOK) }

@@ -2,9 +2,12 @@ package server
 
 import (
 	"bufio"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -12,7 +15,6 @@ import (
 	"time"
 
 	"github.com/nango-go/nango/internal/httpx"
-	"github.com/nango-go/nango/internal/secret"
 )
 
 // statusWriter records the status and size of a response.
@@ -67,10 +69,25 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // requestID returns the caller's X-Request-Id when it is short and plain,
 // else a fresh random one.
 func requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && plainID(id) {
-		return id
+	if v := r.Header["X-Request-Id"]; len(v) > 0 {
+		if id := v[0]; id != "" && len(id) <= 64 && plainID(id) {
+			return id
+		}
 	}
-	return secret.RandomToken(12)
+	return newRequestID()
+}
+
+// newRequestID returns 16 random URL-safe characters (96 bits). Request ids
+// are not secrets, so they come from the runtime's fast per-thread
+// generator (ChaCha8, seeded from the system) rather than crypto/rand: one
+// is made for every request.
+func newRequestID() string {
+	var raw [12]byte
+	binary.LittleEndian.PutUint64(raw[:8], rand.Uint64())
+	binary.LittleEndian.PutUint32(raw[8:], rand.Uint32())
+	var out [16]byte
+	base64.RawURLEncoding.Encode(out[:], raw[:])
+	return string(out[:])
 }
 
 func plainID(s string) bool {
@@ -86,13 +103,17 @@ func plainID(s string) bool {
 // panic recovery, and one log line per request (method, path without query,
 // status, duration, bytes, request id). The query string is never logged:
 // OAuth callbacks carry codes and states in it.
+//
+// It is on every request's path, so it is kept cheap: one context value
+// (the request-scoped logger is built only when a handler asks for it), a
+// request id from a fast generator, and the summary line written with typed
+// attributes (the logger's writer should be buffered: see LogWriter).
 func observe(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := requestID(r)
-		w.Header().Set("X-Request-Id", id)
-		rlog := log.With("request_id", id)
-		ctx := httpx.WithRequestID(httpx.WithLogger(r.Context(), rlog), id)
+		w.Header()["X-Request-Id"] = []string{id}
+		ctx := httpx.WithRequest(r.Context(), log, id)
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
@@ -100,7 +121,7 @@ func observe(log *slog.Logger, next http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				rlog.Error("panic while serving request", "panic", fmt.Sprintf("%T", p), "stack", string(debug.Stack()))
+				httpx.Logger(ctx).Error("panic while serving request", "panic", fmt.Sprintf("%T", p), "stack", string(debug.Stack()))
 				if sw.status == 0 {
 					httpx.WriteError(sw, r, httpx.E("internal_error"))
 				}
@@ -112,12 +133,16 @@ func observe(log *slog.Logger, next http.Handler) http.Handler {
 			case r.URL.Path == "/health" || r.URL.Path == "/ready" || r.URL.Path == "/metrics":
 				level = slog.LevelDebug
 			}
-			rlog.Log(r.Context(), level, "request",
-				"method", r.Method,
-				"path", logPath(r.URL.Path),
-				"status", sw.status,
-				"duration_ms", float64(time.Since(start).Microseconds())/1000,
-				"bytes", sw.bytes,
+			if !log.Enabled(ctx, level) {
+				return
+			}
+			log.LogAttrs(ctx, level, "request",
+				slog.String("request_id", id),
+				slog.String("method", r.Method),
+				slog.String("path", logPath(r.URL.Path)),
+				slog.Int("status", sw.status),
+				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+				slog.Int64("bytes", sw.bytes),
 			)
 		}()
 		next.ServeHTTP(sw, r)

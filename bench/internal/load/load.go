@@ -134,6 +134,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 
 	var phase atomic.Int32
+	if o.Warmup <= 0 {
+		phase.Store(phaseMeasure)
+	}
 	var seq atomic.Uint64
 	var exhausted atomic.Bool
 	workers := make([]*worker, o.Conns)
@@ -147,6 +150,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			w.run(addr, o, &phase, &seq, &exhausted, rand.New(rand.NewPCG(seed, seed*7919+1)))
 		}(uint64(i+1), o.Addrs[i%len(o.Addrs)])
 	}
+	first := time.Now()
 	stop := func() { phase.Store(phaseStop) }
 	wait := func(d time.Duration) bool {
 		t := time.NewTimer(d)
@@ -173,6 +177,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	start := time.Now()
 	phase.Store(phaseMeasure)
+	if o.Warmup <= 0 {
+		start = first
+	}
 	ok := wait(o.Duration)
 	stop()
 	elapsed := time.Since(start)
