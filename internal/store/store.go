@@ -19,6 +19,11 @@ var (
 	// ErrUnavailable: the database cannot be reached or is read-only/full
 	// right now; the request may succeed later.
 	ErrUnavailable = errors.New("store: database unavailable")
+	// ErrInvalidValue: the database refuses a value the caller gave (PostgreSQL
+	// stores no NUL character in text or JSON). The request is at fault, not
+	// the server: callers answer 400. Handlers should refuse such values
+	// before they reach the store, so both drivers behave alike.
+	ErrInvalidValue = errors.New("store: the database cannot store this value")
 	// ErrUndecryptable: a stored secret could not be opened (unknown key id,
 	// wrong key, or tampered/moved ciphertext). It is secret.ErrUndecryptable,
 	// so the keyring's errors match it too.

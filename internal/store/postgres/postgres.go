@@ -211,6 +211,13 @@ var unavailableCodes = map[string]bool{
 	"25006": true, // read_only_sql_transaction (a standby)
 }
 
+// Invalid-value SQLSTATEs: data the caller gave that PostgreSQL cannot
+// hold (a NUL character in text, "\u0000" in jsonb).
+var invalidValueCodes = map[string]bool{
+	"22021": true, // character_not_in_repertoire (NUL in text)
+	"22P05": true, // untranslatable_character (\u0000 in jsonb)
+}
+
 // dbErr maps pgx errors to the store's sentinels.
 func dbErr(err error) error {
 	if err == nil {
@@ -226,6 +233,8 @@ func dbErr(err error) error {
 			return fmt.Errorf("%w: %w", store.ErrConflict, err)
 		case strings.HasPrefix(pe.Code, "08") || unavailableCodes[pe.Code]:
 			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+		case invalidValueCodes[pe.Code]:
+			return fmt.Errorf("%w: %w", store.ErrInvalidValue, err)
 		}
 		return fmt.Errorf("postgres: %w", err)
 	}
