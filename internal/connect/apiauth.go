@@ -117,8 +117,16 @@ func (h *Handlers) serveCredentials(w http.ResponseWriter, r *http.Request, kind
 		flowFail(oauth.ErrMissingConnectionID(), http.StatusBadRequest)
 		return
 	}
-	if len(q.ConnectionID) > 255 || len(key) > 255 {
-		fail(&httpx.Error{Status: http.StatusBadRequest, Type: "invalid_connection_id", Message: "The connection id and provider config key must be at most 255 bytes."}, nil)
+	if fe := checkKey("provider config key", key); fe != nil {
+		flowFail(fe, http.StatusBadRequest)
+		return
+	}
+	if fe := checkKey("connection id", q.ConnectionID); fe != nil {
+		flowFail(fe, http.StatusBadRequest)
+		return
+	}
+	if fe := checkConnectionConfig(q.ConnectionConfig); fe != nil {
+		flowFail(fe, http.StatusBadRequest)
 		return
 	}
 	if h.cfg.HMAC.Enabled {
@@ -274,6 +282,8 @@ func storeError(err error) *httpx.Error {
 		return httpx.E("database_unavailable")
 	case errors.Is(err, store.ErrUndecryptable):
 		return httpx.E("undecryptable_secret")
+	case errors.Is(err, store.ErrInvalidValue):
+		return httpx.Ef("invalid_request", "A value of the request cannot be stored (it contains a NUL character).")
 	}
 	return httpx.E("internal_error")
 }
@@ -281,12 +291,5 @@ func storeError(err error) *httpx.Error {
 // recordCredentials adds the outcome of a credential endpoint to the
 // activity log (never the credentials).
 func (h *Handlers) recordCredentials(ctx context.Context, log *slog.Logger, fi flowInfo, ok bool, status int, msg string) {
-	a := &store.Activity{
-		Action: credentialsAction, Success: ok, ProviderConfigKey: fi.providerConfigKey, ConnectionID: fi.connectionID,
-		Provider: fi.provider, Method: http.MethodPost, Endpoint: fi.endpoint, Status: status,
-		Duration: time.Since(fi.start), Attempts: 1, Message: clip(msg, 1000),
-	}
-	if err := h.store.AddActivity(ctx, a); err != nil {
-		log.Warn("recording the credential activity", "err", err)
-	}
+	h.addActivity(ctx, log, fi, credentialsAction, http.MethodPost, ok, status, msg)
 }

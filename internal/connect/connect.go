@@ -69,6 +69,8 @@ type Handlers struct {
 	now     func() time.Time
 	hub     *hub
 	flows   map[provider.AuthMode]flow
+	// failures bounds the activity entries of failed public requests.
+	failures *limiter
 
 	events      <-chan store.Event
 	unsubscribe func()
@@ -106,9 +108,10 @@ func New(d Deps) *Handlers {
 		now:     d.Now,
 		// A socket lives as long as the state it waits for, plus the time
 		// the callback may take to finish.
-		hub:     newHub(d.Logger, ttl+time.Minute, d.MaxSockets),
-		flows:   flows(d.OAuth),
-		closing: make(chan struct{}),
+		hub:      newHub(d.Logger, ttl+time.Minute, d.MaxSockets),
+		flows:    flows(d.OAuth),
+		failures: newLimiter(failureBurst, failureEvery, d.Now),
+		closing:  make(chan struct{}),
 	}
 	h.events, h.unsubscribe = d.Store.Subscribe()
 	return h

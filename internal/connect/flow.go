@@ -101,6 +101,18 @@ func (h *Handlers) serveConnect(w http.ResponseWriter, r *http.Request) {
 		h.fail(ctx, w, log, fi, oauth.ErrMissingConnectionID())
 		return
 	}
+	if fe := checkKey("provider config key", fi.providerConfigKey); fe != nil {
+		h.fail(ctx, w, log, fi, fe)
+		return
+	}
+	if fe := checkKey("connection id", q.ConnectionID); fe != nil {
+		h.fail(ctx, w, log, fi, fe)
+		return
+	}
+	if fe := checkConnectionConfig(q.ConnectionConfig); fe != nil {
+		h.fail(ctx, w, log, fi, fe)
+		return
+	}
 	if h.cfg.HMAC.Enabled {
 		if q.HMAC == "" {
 			h.fail(ctx, w, log, fi, oauth.ErrMissingHMAC())
@@ -134,7 +146,7 @@ func (h *Handlers) serveConnect(w http.ResponseWriter, r *http.Request) {
 		CallbackURL:       h.cfg.CallbackURL,
 		AuthMode:          store.AuthMode(tmpl.AuthMode),
 		ConnectionConfig:  q.ConnectionConfig,
-		WSClientID:        q.WSClientID,
+		WSClientID:        storableClientID(q.WSClientID),
 		CreatedAt:         now,
 		ExpiresAt:         now.Add(h.stateTTL()),
 	}
@@ -170,6 +182,11 @@ func (h *Handlers) serveCallback(w http.ResponseWriter, r *http.Request) {
 	state := query.Get("state")
 	if state == "" {
 		h.fail(ctx, w, log, fi, oauth.ErrState(""))
+		return
+	}
+	if !wellFormedState(state) {
+		// Not a state this server issues: refused without a lookup.
+		h.fail(ctx, w, log, fi, oauth.ErrState(state))
 		return
 	}
 	sess, err := h.store.TakeOAuthSession(ctx, state)
@@ -258,21 +275,27 @@ func (h *Handlers) resolve(ctx context.Context, key, providerName string) (store
 }
 
 // fail reports a flow error: server log (with the internal cause), activity
-// log, the WebSocket client, then the popup page (status 500).
+// log, the WebSocket client, then the popup page with the status that says
+// who is at fault (flowStatus: 400 bad input, 502 the provider, 503 the
+// database, 500 only a server fault).
 func (h *Handlers) fail(ctx context.Context, w http.ResponseWriter, log *slog.Logger, fi flowInfo, ferr *oauth.FlowError) {
-	attrs := []any{"error_type", ferr.Type, "error_desc", ferr.Description,
+	status := flowStatus(ferr)
+	attrs := []any{"error_type", ferr.Type, "error_desc", ferr.Description, "status", status,
 		"provider_config_key", fi.providerConfigKey, "connection_id", fi.connectionID, "provider", fi.provider}
 	msg := ferr.Type + ": " + ferr.Description
 	if ferr.Err != nil {
 		attrs = append(attrs, "cause", ferr.Err.Error())
 		msg += " (" + ferr.Err.Error() + ")"
 	}
-	if ferr.Type == oauth.ErrTypeUnknown {
+	switch {
+	case status >= 500 && status != http.StatusBadGateway:
 		log.Error("oauth flow failed", attrs...)
-	} else {
+	case status == http.StatusBadGateway:
+		log.Warn("oauth flow failed", attrs...)
+	default:
 		log.Info("oauth flow failed", attrs...)
 	}
-	h.record(ctx, log, fi, false, http.StatusInternalServerError, msg)
+	h.record(ctx, log, fi, false, status, msg)
 	h.notify(ctx, log, fi.wsClientID, resultMessage{
 		MessageType:       msgError,
 		ProviderConfigKey: fi.providerConfigKey,
@@ -280,7 +303,7 @@ func (h *Handlers) fail(ctx context.Context, w http.ResponseWriter, log *slog.Lo
 		ErrorType:         ferr.Type,
 		ErrorDesc:         ferr.Description,
 	})
-	writePage(w, log, http.StatusInternalServerError, fi.legacy, legacyMessage{
+	writePage(w, log, status, fi.legacy, legacyMessage{
 		EventType: eventFailed,
 		Data:      legacyFailure{Error: legacyError{Type: ferr.Type, Message: ferr.Description}},
 	})
@@ -310,22 +333,52 @@ func (h *Handlers) succeed(ctx context.Context, w http.ResponseWriter, log *slog
 // record adds the outcome to the activity log. Its message never holds a
 // code, a state or a token: flow errors' texts and causes do not.
 func (h *Handlers) record(ctx context.Context, log *slog.Logger, fi flowInfo, ok bool, status int, msg string) {
+	h.addActivity(ctx, log, fi, activityAction, http.MethodGet, ok, status, msg)
+}
+
+// addActivity writes one activity entry of a public route. Failures are
+// rate-limited (see limiter): when over the limit the entry is dropped
+// (the server log has the failure) and the next one written says how many
+// were dropped. Values from the request are made storable (activityValue).
+func (h *Handlers) addActivity(ctx context.Context, log *slog.Logger, fi flowInfo, action, method string, ok bool, status int, msg string) {
+	if !ok {
+		allowed, dropped := h.failures.take()
+		if !allowed {
+			return
+		}
+		if dropped > 0 {
+			msg = clip(msg, 1000) + suppressedNote(dropped)
+			log.Warn("failed public requests were not recorded in the activity log: too many", "dropped", dropped)
+		}
+	}
 	a := &store.Activity{
-		Action:            activityAction,
+		Action:            action,
 		Success:           ok,
-		ProviderConfigKey: fi.providerConfigKey,
-		ConnectionID:      fi.connectionID,
+		ProviderConfigKey: activityValue(fi.providerConfigKey, maxKeyLength),
+		ConnectionID:      activityValue(fi.connectionID, maxKeyLength),
 		Provider:          fi.provider,
-		Method:            http.MethodGet,
-		Endpoint:          fi.endpoint,
+		Method:            method,
+		Endpoint:          activityValue(fi.endpoint, 300),
 		Status:            status,
 		Duration:          time.Since(fi.start),
 		Attempts:          1,
-		Message:           clip(msg, 1000),
+		Message:           activityValue(msg, 1200),
 	}
 	if err := h.store.AddActivity(ctx, a); err != nil {
-		log.Warn("recording the oauth activity", "err", err)
+		log.Warn("recording the "+action+" activity", "err", err)
 	}
+}
+
+// providerCause wraps the error of a call to the provider: marked as the
+// provider's fault (502) unless it is a problem of the template or the
+// connection's values (*oauth.ConfigError, a server-side fault).
+func providerCause(doing string, err error) error {
+	err = fmt.Errorf("%s: %w", doing, err)
+	var ce *oauth.ConfigError
+	if errors.As(err, &ce) {
+		return err
+	}
+	return fromProvider(err)
 }
 
 // asFlowError returns err as a flow error; anything else is unknown_err
@@ -402,7 +455,7 @@ func (f oauth2Flow) complete(ctx context.Context, req completeRequest) (oauth.To
 		if errors.As(err, &fe) {
 			return oauth.TokenResult{}, fe
 		}
-		return oauth.TokenResult{}, oauth.ErrUnknown(fmt.Errorf("token exchange: %w", err))
+		return oauth.TokenResult{}, oauth.ErrUnknown(providerCause("token exchange", err))
 	}
 	return res, nil
 }
@@ -467,7 +520,7 @@ func (f oauth1Flow) complete(ctx context.Context, req completeRequest) (oauth.To
 		if errors.As(err, &fe) {
 			return oauth.TokenResult{}, fe
 		}
-		return oauth.TokenResult{}, oauth.ErrUnknown(fmt.Errorf("access token: %w", err))
+		return oauth.TokenResult{}, oauth.ErrUnknown(providerCause("access token", err))
 	}
 	return res, nil
 }

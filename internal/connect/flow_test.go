@@ -136,6 +136,16 @@ type flowCase struct {
 	// wantKey and wantConn are the message's provider_config_key and
 	// connection_id ("" = omitted).
 	wantKey, wantConn string
+	// wantStatus is the page's status; 0 means 400 (bad input).
+	wantStatus int
+}
+
+// status is the page status the case expects.
+func (tc flowCase) status() int {
+	if tc.wantStatus == 0 {
+		return http.StatusBadRequest
+	}
+	return tc.wantStatus
 }
 
 func connectURL(key, conn string, params ...[2]string) func(e *env, wsID string) string {
@@ -218,6 +228,7 @@ var flowCases = []flowCase{
 		setup: func(e *env) { e.prov.tokenFails = true },
 		path:  connectURL(keyOK, "u1"), wantType: "unknown_err",
 		wantDesc: fixed("Unkown error during the Oauth flow."), wantKey: keyOK, wantConn: "u1",
+		wantStatus: http.StatusBadGateway, // the provider's fault
 	},
 }
 
@@ -239,7 +250,7 @@ func TestFlowErrors(t *testing.T) {
 					ws, id = e.dial("/")
 				}
 				p := get(t, tc.path(e, id))
-				p.check(t, http.StatusInternalServerError)
+				p.check(t, tc.status())
 				desc := tc.wantDesc(e)
 				if mode == "legacy" {
 					p.wantLegacyError(t, tc.wantType, desc)
@@ -259,7 +270,7 @@ func TestFlowErrors(t *testing.T) {
 					}
 				}
 				acts := e.activity()
-				if len(acts) != 1 || acts[0].Success || acts[0].Status != http.StatusInternalServerError ||
+				if len(acts) != 1 || acts[0].Success || acts[0].Status != tc.status() ||
 					!strings.HasPrefix(acts[0].Message, tc.wantType+": ") {
 					t.Errorf("activity = %+v", acts)
 				}
@@ -316,7 +327,7 @@ func TestCallbackRereadsIntegration(t *testing.T) {
 		if _, err := e.store.DeleteIntegration(context.Background(), keyOK); err != nil {
 			t.Fatal(err)
 		}
-		get(t, callback).check(t, http.StatusInternalServerError)
+		get(t, callback).check(t, http.StatusBadRequest)
 		want := map[string]string{"message_type": "error", "provider_config_key": keyOK, "connection_id": "u1",
 			"error_type": "provider_config_err", "error_desc": `Could not find a Provider Config matching the "test" key.`}
 		if got := readResult(t, ws); !jsonEqual(got, want) {
@@ -352,13 +363,13 @@ func TestState(t *testing.T) {
 	t.Run("missing", func(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		p := get(t, e.srv.URL+"/oauth/callback?code=abc")
-		p.check(t, http.StatusInternalServerError)
+		p.check(t, http.StatusBadRequest)
 		p.wantLegacyError(t, "state_err", "Invalid state parameter passed in the callback: ")
 	})
 	t.Run("forged", func(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		p := get(t, e.srv.URL+"/oauth/callback?state=forged-state&code=abc")
-		p.check(t, http.StatusInternalServerError)
+		p.check(t, http.StatusBadRequest)
 		p.wantLegacyError(t, "state_err", "Invalid state parameter passed in the callback: forged-state")
 		if e.prov.tokenCallCount() != 0 {
 			t.Errorf("a forged state reached the token endpoint")
@@ -373,7 +384,7 @@ func TestState(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := get(t, callback)
-		p.check(t, http.StatusInternalServerError)
+		p.check(t, http.StatusBadRequest)
 		state, _ := url.Parse(callback)
 		p.wantLegacyError(t, "state_err", "Invalid state parameter passed in the callback: "+state.Query().Get("state"))
 		if n := e.prov.tokenCallCount(); n != 1 {
@@ -390,7 +401,7 @@ func TestState(t *testing.T) {
 		callback := e.authorizeOnly(t, e.sdkURL(keyOK, "u1", nil, "", id))
 		e.clock.advance(e.cfg.OAuthStateTTL + time.Second)
 		p := get(t, callback)
-		p.check(t, http.StatusInternalServerError)
+		p.check(t, http.StatusBadRequest)
 		if p.posted(t)["eventType"] != "AUTHORIZATION_FAILED" {
 			t.Errorf("expired state page: %s", p.body)
 		}

@@ -73,7 +73,7 @@ func TestHMAC(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name+"/legacy", func(t *testing.T) {
 			p := get(t, e.sdkURL(tc.key, tc.conn, nil, tc.hmac, ""))
-			p.check(t, http.StatusInternalServerError)
+			p.check(t, http.StatusBadRequest)
 			p.wantLegacyError(t, tc.wantType, tc.wantDesc)
 		})
 		t.Run(tc.name+"/websocket", func(t *testing.T) {
@@ -83,7 +83,7 @@ func TestHMAC(t *testing.T) {
 			if !strings.Contains(u, "?") {
 				sep = "?"
 			}
-			get(t, u+sep+"ws_client_id="+id).check(t, http.StatusInternalServerError)
+			get(t, u+sep+"ws_client_id="+id).check(t, http.StatusBadRequest)
 			want := map[string]string{"message_type": "error", "provider_config_key": tc.key, "error_type": tc.wantType, "error_desc": tc.wantDesc}
 			if tc.conn != "" {
 				want["connection_id"] = strings.ReplaceAll(tc.conn, "+", " ")

@@ -303,7 +303,7 @@ func TestOAuth1FlowVerifiedByIndependentProvider(t *testing.T) {
 		e := &env{t: t, srv: s.srv}
 		ws, wsID := e.dial("/")
 		pg := get(t, e.sdkURL("rsa", "u2", nil, "", wsID))
-		pg.check(t, http.StatusInternalServerError)
+		pg.check(t, http.StatusBadGateway) // the provider's fault
 		msg := readResult(t, ws)
 		if msg["error_type"] != "token_err" || msg["error_desc"] != "Error storing/retrieving the token." {
 			t.Fatalf("result = %v", msg)
@@ -326,7 +326,7 @@ func TestOAuth1FlowVerifiedByIndependentProvider(t *testing.T) {
 			t.Fatalf("oauth_callback = %q", cb)
 		}
 		pg := get(t, cb+"&oauth_token="+loc.Query().Get("oauth_token"))
-		pg.check(t, http.StatusInternalServerError)
+		pg.check(t, http.StatusBadRequest)
 		pg.wantLegacyError(t, "callback_err", "Did not get oauth_token and/or oauth_verifier in the callback.")
 		if _, err := s.st.GetConnection(context.Background(), "hmac", "u3"); err == nil {
 			t.Error("a connection was stored")

@@ -70,7 +70,7 @@ func TestHostileValuesThroughTheFlow(t *testing.T) {
 
 	key := "k\"</script><b>\u2028"
 	p = get(t, e.srv.URL+"/oauth/connect/"+strings.NewReplacer("\"", "%22", "<", "%3C", ">", "%3E", "/", "%2F", "\u2028", "%E2%80%A8").Replace(key)+"?connection_id=u1")
-	p.check(t, http.StatusInternalServerError)
+	p.check(t, http.StatusBadRequest)
 	checkNoBreakout(t, p.body)
 	p.wantLegacyError(t, "provider_config_err", oauth.ErrProviderConfigNotFound(key).Description)
 }

@@ -76,7 +76,7 @@ func TestCrossInstance(t *testing.T) {
 
 	t.Run("connect error on the other instance", func(t *testing.T) {
 		ws, id := a.dial("/")
-		get(t, onInstance(t, a.sdkURL(keyOrphan, "u2", nil, "", id), b)).check(t, http.StatusInternalServerError)
+		get(t, onInstance(t, a.sdkURL(keyOrphan, "u2", nil, "", id), b)).check(t, http.StatusBadRequest)
 		want := map[string]string{"message_type": "error", "provider_config_key": keyOrphan, "connection_id": "u2",
 			"error_type": "unknown_config_key", "error_desc": `No Provider Configuration with key "gone".`}
 		if got := readResult(t, ws); !jsonEqual(got, want) {
@@ -87,7 +87,7 @@ func TestCrossInstance(t *testing.T) {
 	t.Run("long error on the other instance", func(t *testing.T) {
 		ws, id := a.dial("/")
 		long := strings.Repeat("%3C%22", 2000)
-		get(t, onInstance(t, a.sdkURL(keySub, "u3", [][2]string{{"other", long}}, "", id), b)).check(t, http.StatusInternalServerError)
+		get(t, onInstance(t, a.sdkURL(keySub, "u3", [][2]string{{"other", long}}, "", id), b)).check(t, http.StatusBadRequest)
 		got := readResult(t, ws)
 		if got["error_type"] != "url_param_err" || !strings.HasPrefix(got["error_desc"], "Missing Connection Config param(s)") ||
 			!strings.HasSuffix(got["error_desc"], "…") {
