@@ -22,7 +22,7 @@ var errBodyTooLarge = errors.New("request body too large")
 // *Error with a 4xx status that says what was wrong: invalid_content_type
 // (415), missing_body, request_too_large (413), invalid_body (malformed or
 // truncated JSON, a field of the wrong type, not an object, invalid UTF-8,
-// trailing data). Unknown fields are ignored, as the reference did.
+// a NUL character, trailing data). Unknown fields are ignored, as the reference did.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64) *Error {
 	if limit <= 0 {
 		limit = MaxJSONBody
@@ -47,6 +47,11 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64) *E
 	}
 	if !utf8.Valid(data) {
 		return Ef("invalid_body", "The request body is not valid UTF-8.")
+	}
+	if hasNULEscape(data) {
+		// PostgreSQL stores no NUL character: refuse it up front so both
+		// drivers behave alike (and no value is half-accepted).
+		return Ef("invalid_body", "The request body contains a NUL character (\\u0000), which cannot be stored.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(dst); err != nil {
@@ -100,4 +105,25 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return fmt.Sprintf("%s…", s[:n])
+}
+
+// hasNULEscape reports whether a JSON text holds the escape \u0000 (a NUL
+// character in a string; JSON cannot hold a raw one). A "\\u0000" (an
+// escaped backslash followed by text) is not one.
+func hasNULEscape(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte("u0000"))
+		if j < 0 {
+			return false
+		}
+		j += i
+		n := 0
+		for k := j - 1; k >= 0 && data[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		i = j + 5
+	}
 }

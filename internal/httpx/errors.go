@@ -129,7 +129,8 @@ type envelope struct {
 
 // WriteError answers the request with err's envelope. An *Error is written
 // as is; store.ErrUnavailable and store.ErrUndecryptable map to their
-// catalogued types; anything else is logged with the request id and answered
+// catalogued types, store.ErrInvalidValue (a value the database refuses:
+// the request's fault) to 400 invalid_request; anything else is logged with the request id and answered
 // with a generic internal_error whose body carries no detail.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
@@ -143,6 +144,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		Logger(r.Context()).Error("stored secret cannot be decrypted", "err", err)
 	case errors.Is(err, errBodyTooLarge):
 		e = E("request_too_large")
+	case errors.Is(err, store.ErrInvalidValue):
+		e = Ef("invalid_request", "A value of the request cannot be stored: it contains a NUL character (U+0000).")
+		Logger(r.Context()).Info("value refused by the database", "err", err)
 	default:
 		e = E("internal_error")
 		Logger(r.Context()).Error("internal error", "err", err)
