@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -227,4 +228,66 @@ func allActivity(t *testing.T, e *env) []store.Activity {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// TestBadWebSocketHandshakes checks a malformed opening handshake is
+// answered with the error envelope and the right status, and opens no
+// socket. Regression: the WebSocket library answered in plain text.
+func TestBadWebSocketHandshakes(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	good := map[string]string{"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range good {
+			m[a] = b
+		}
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	tests := []struct {
+		name   string
+		method string
+		header map[string]string
+		want   int
+	}{
+		{"POST", "POST", good, http.StatusMethodNotAllowed},
+		{"no version", "GET", with("Sec-WebSocket-Version", ""), http.StatusUpgradeRequired},
+		{"version 8", "GET", with("Sec-WebSocket-Version", "8"), http.StatusUpgradeRequired},
+		{"two versions", "GET", with("Sec-WebSocket-Version", "13, 8"), http.StatusUpgradeRequired},
+		{"no key", "GET", with("Sec-WebSocket-Key", ""), http.StatusBadRequest},
+		{"key not base64", "GET", with("Sec-WebSocket-Key", "%%%"), http.StatusBadRequest},
+		{"key of 15 bytes", "GET", with("Sec-WebSocket-Key", "AAAAAAAAAAAAAAAAAAAA"), http.StatusBadRequest},
+		{"huge key", "GET", with("Sec-WebSocket-Key", strings.Repeat("A", 5000)), http.StatusBadRequest},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, e.srv.URL+"/any/path", nil)
+			for k, v := range tc.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := browser.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var env struct{ Error, Type string }
+			err = json.NewDecoder(resp.Body).Decode(&env)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want || err != nil || env.Type != "invalid_websocket_handshake" || env.Error == "" {
+				t.Errorf("status %d, envelope %+v (%v); want %d", resp.StatusCode, env, err, tc.want)
+			}
+			if tc.want == http.StatusUpgradeRequired && resp.Header.Get("Sec-WebSocket-Version") != "13" {
+				t.Error("426 without Sec-WebSocket-Version: 13")
+			}
+			if n := e.h.hub.count(); n != 0 {
+				t.Errorf("%d sockets open", n)
+			}
+		})
+	}
+	// A good handshake still opens a socket.
+	ws, _ := e.dial("/")
+	_ = ws.CloseNow()
 }

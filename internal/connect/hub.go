@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/nango-go/nango/internal/httpx"
 )
 
 // Limits of the WebSocket channel.
@@ -178,11 +180,22 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request) {
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
 
+	if e := checkHandshake(r); e != nil {
+		// Answered here, in the API's error form, rather than by the
+		// WebSocket library's plain-text refusal.
+		h.log.Debug("websocket: bad handshake", "err", e.Message)
+		if e.Status == http.StatusUpgradeRequired {
+			w.Header().Set("Sec-WebSocket-Version", "13")
+		}
+		httpx.WriteError(w, r, e)
+		return
+	}
 	c, ok := h.register()
 	if !ok {
 		h.log.Warn("websocket: refusing a socket: shutting down or too many open")
 		w.Header().Set("Retry-After", "5")
-		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+		httpx.WriteError(w, r, &httpx.Error{Status: http.StatusServiceUnavailable, Type: "too_many_sockets",
+			Message: "The server holds as many WebSocket connections as it allows, or is shutting down; retry shortly."})
 		return
 	}
 	defer h.wg.Done()

@@ -1,11 +1,14 @@
 package connect
 
 import (
+	"encoding/base64"
 	"fmt"
+	"net/http"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/nango-go/nango/internal/httpx"
 	"github.com/nango-go/nango/internal/oauth"
 )
 
@@ -79,4 +82,30 @@ func storableClientID(id string) string {
 		return id
 	}
 	return ""
+}
+
+// checkHandshake validates a WebSocket opening handshake (RFC 6455 §4.2.1)
+// before the WebSocket library sees it, so that a bad one is answered with
+// the error envelope: 405 for a method other than GET, 426 (with the
+// supported version) for a version other than 13, 400 for a missing or
+// malformed key.
+func checkHandshake(r *http.Request) *httpx.Error {
+	if r.Method != http.MethodGet {
+		return &httpx.Error{Status: http.StatusMethodNotAllowed, Type: "invalid_websocket_handshake",
+			Message: fmt.Sprintf("A WebSocket handshake must be a GET request, not %s.", clip(r.Method, 20))}
+	}
+	if v := r.Header.Values("Sec-WebSocket-Version"); len(v) != 1 || strings.TrimSpace(v[0]) != "13" {
+		return &httpx.Error{Status: http.StatusUpgradeRequired, Type: "invalid_websocket_handshake",
+			Message: "Unsupported WebSocket version: only Sec-WebSocket-Version: 13 is supported."}
+	}
+	k := r.Header.Values("Sec-WebSocket-Key")
+	if len(k) != 1 {
+		return &httpx.Error{Status: http.StatusBadRequest, Type: "invalid_websocket_handshake",
+			Message: "The WebSocket handshake needs exactly one Sec-WebSocket-Key header."}
+	}
+	if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k[0])); err != nil || len(b) != 16 {
+		return &httpx.Error{Status: http.StatusBadRequest, Type: "invalid_websocket_handshake",
+			Message: "The Sec-WebSocket-Key header must be 16 bytes in base64."}
+	}
+	return nil
 }
