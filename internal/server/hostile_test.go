@@ -394,7 +394,9 @@ func methodsOf(rt route) []string {
 	return []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
 }
 
-func hasBody(method string) bool { return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE" }
+func hasBody(method string) bool {
+	return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE"
+}
 
 // TestHostileInput runs the suite on both drivers.
 func TestHostileInput(t *testing.T) {
@@ -732,7 +734,11 @@ func (h *hostile) injectionRoundTrip() {
 			continue
 		}
 		s, b := call("GET", "/config/"+url.PathEscape(id), "")
-		var got struct{ Config struct{ UniqueKey string `json:"unique_key"` } }
+		var got struct {
+			Config struct {
+				UniqueKey string `json:"unique_key"`
+			}
+		}
 		if s != 200 || json.Unmarshal(b, &got) != nil || got.Config.UniqueKey != id {
 			t.Errorf("get %q: %d %s", id, s, b)
 		}
