@@ -61,6 +61,13 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, e
 	}
 	s := &Server{cfg: cfg, log: log, store: st, catalog: cat}
 	s.closers = append(s.closers, st.Close)
+	// The token cache (decrypted connections and integrations): every
+	// component writes through the store Track returns, so this process's
+	// writes drop what they change at once; other instances' writes arrive
+	// as store events.
+	cache := tokens.NewCache(tokens.CacheOptions{Logger: log})
+	st = cache.Track(st)
+	s.closers = append(s.closers, cache.Close)
 	if st, err = s.openOps(st); err != nil { // metrics, telemetry (wire_ops.go)
 		_ = s.Close()
 		return nil, err
@@ -70,7 +77,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, e
 		return nil, err
 	}
 	s.oauth = &oauth.Client{Logger: log}
-	s.tokens = tokens.New(tokens.Options{Store: st, Templates: cat.Get, OAuth: s.oauth, Logger: log, Observe: s.tokenObserver()})
+	s.tokens = tokens.New(tokens.Options{Store: st, Templates: cat.Get, OAuth: s.oauth, Logger: log, Observe: s.tokenObserver(), Cache: cache})
 	s.closers = append(s.closers, s.tokens.Close)
 	s.connect = connect.New(connect.Deps{Store: st, Catalog: cat, OAuth: s.oauth, Config: cfg, Logger: log})
 	s.closers = append(s.closers, s.connect.Close)

@@ -339,13 +339,23 @@ func (o *opsStore) GetIntegration(ctx context.Context, key string) (store.Integr
 }
 
 // tokenObserver feeds the token service's Gets to the metrics (fetches by
-// cache outcome and result, refresh wait); nil when metrics are off.
-func (s *Server) tokenObserver() func(tokens.GetStats) {
+// cache outcome and result, refresh wait) and to the request's telemetry
+// info (a connection was read, and its provider: cache hits never reach
+// the store's GetConnection and GetIntegration); nil when both are off.
+func (s *Server) tokenObserver() func(context.Context, tokens.GetStats) {
 	o := s.ops()
-	if o == nil || o.metrics == nil {
+	if o == nil || (o.metrics == nil && o.telemetry == nil) {
 		return nil
 	}
-	return func(g tokens.GetStats) {
+	return func(ctx context.Context, g tokens.GetStats) {
+		if g.Err == nil {
+			if ri := reqInfoFrom(ctx); ri != nil {
+				ri.fetched.Store(true)
+				if g.Provider != "" {
+					ri.provider.Store(g.Provider)
+				}
+			}
+		}
 		o.metrics.ObserveTokenFetch(g.CacheHit, g.Err == nil)
 		if g.Refreshed {
 			o.metrics.ObserveRefreshWait(g.RefreshWait)

@@ -51,15 +51,23 @@ type Options struct {
 	// instance holds, when no event arrives; 0 means 500ms.
 	MaxPoll time.Duration
 	// Observe, when set, is told about every Get once it returns (for
-	// metrics). It must be quick and safe for concurrent use.
-	Observe func(GetStats)
+	// metrics and telemetry), with the Get's context. It must be quick and
+	// safe for concurrent use.
+	Observe func(context.Context, GetStats)
+	// Cache, when set, keeps decrypted connections and integrations in
+	// memory (see Cache); the Service's store must be the one Cache.Track
+	// returned (or write through it), so that this process's writes drop
+	// what they change. nil reads every connection from the store.
+	Cache *Cache
 }
 
 // GetStats describes one finished Get (Options.Observe).
 type GetStats struct {
-	// CacheHit: the credentials came from an in-process cache (there is
-	// none yet: always false).
+	// CacheHit: the credentials came from the in-process cache (Options.Cache).
 	CacheHit bool
+	// Provider is the template of the connection's integration ("" when
+	// Get failed before reading it).
+	Provider string
 	// Err is what Get returned; nil on success.
 	Err error
 	// Refreshed: the credentials were due, so Get ran or joined a refresh.
@@ -167,54 +175,111 @@ func (s *Service) Close() error {
 // stored credentials are intact and the failure is recorded on the
 // connection), the caller's context error, or a store error
 // (store.ErrUnavailable, store.ErrUndecryptable...).
-func (s *Service) Get(ctx context.Context, providerConfigKey, connectionID string, opts GetOptions) (_ store.Connection, err error) {
+func (s *Service) Get(ctx context.Context, providerConfigKey, connectionID string, opts GetOptions) (store.Connection, error) {
+	conn, _, err := s.get(ctx, providerConfigKey, connectionID, opts)
+	return conn, err
+}
+
+// GetEncoded is Get followed by enc's encoding of the connection; when the
+// connection came from the cache its encoding is kept with it, so the next
+// Get of the same, unchanged connection costs no encoding.
+func (s *Service) GetEncoded(ctx context.Context, providerConfigKey, connectionID string, opts GetOptions, enc *Encoder) ([]byte, error) {
+	conn, e, err := s.get(ctx, providerConfigKey, connectionID, opts)
+	if err != nil {
+		return nil, err
+	}
+	if e != nil {
+		return e.encode(enc)
+	}
+	return enc.fn(conn)
+}
+
+// get is Get; it also returns the cache entry holding the connection it
+// returns, when it is the cached one.
+func (s *Service) get(ctx context.Context, providerConfigKey, connectionID string, opts GetOptions) (_ store.Connection, _ *entry, err error) {
 	var stats GetStats
 	if s.o.Observe != nil {
-		defer func() { stats.Err = err; s.o.Observe(stats) }()
+		defer func() { stats.Err = err; s.o.Observe(ctx, stats) }()
 	}
-	conn, err := s.read(ctx, providerConfigKey, connectionID)
+	conn, e, hit, err := s.read(ctx, providerConfigKey, connectionID)
 	if err != nil {
-		return store.Connection{}, err
+		return store.Connection{}, nil, err
 	}
-	in, err := s.o.Store.GetIntegration(ctx, providerConfigKey)
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Connection{}, ErrUnknownIntegration
-	}
+	stats.CacheHit = hit
+	in, err := s.integration(ctx, providerConfigKey)
 	if err != nil {
-		return store.Connection{}, err
+		return store.Connection{}, nil, err
 	}
+	stats.Provider = in.Provider
 	if conn.Credentials.Type != store.OAuth2 && conn.Credentials.Type != store.OAuth2CC {
-		return conn, nil
+		return conn, e, nil
 	}
 	tmpl, ok := s.o.Templates(in.Provider)
 	if !ok {
 		s.o.Logger.Warn("connection's provider template is not in the catalog; returning stored credentials",
 			"provider_config_key", providerConfigKey, "provider", in.Provider)
-		return conn, nil
+		return conn, e, nil
 	}
+	// Checked on every read, cached or not: the cache keeps the inputs of
+	// this decision, never its outcome.
 	if !s.due(conn, tmpl, opts.ForceRefresh) {
-		return conn, nil
+		return conn, e, nil
 	}
 	start := time.Now()
 	defer func() { stats.Refreshed, stats.RefreshWait = true, time.Since(start) }()
 	if opts.BeforeWait != nil {
 		opts.BeforeWait()
 	}
-	return s.join(ctx, conn, in, tmpl, opts.ForceRefresh)
+	conn, err = s.join(ctx, conn, in, tmpl, opts.ForceRefresh)
+	return conn, nil, err
 }
 
 // Template returns the provider template called name (the catalog's Get):
 // the API validates imported values against its declarations.
 func (s *Service) Template(name string) (*provider.Template, bool) { return s.o.Templates(name) }
 
-// read is the single place connections are read (a decrypted-credentials
-// cache, invalidated by the store's connection events, belongs here).
-func (s *Service) read(ctx context.Context, providerConfigKey, connectionID string) (store.Connection, error) {
+// read is the single place connections are read: from the cache
+// (Options.Cache) when it holds them, else from the store, filling the
+// cache. The entry is nil when the connection is not cached; hit tells
+// whether it was already.
+func (s *Service) read(ctx context.Context, providerConfigKey, connectionID string) (_ store.Connection, _ *entry, hit bool, _ error) {
+	key := store.ConnectionEventPayload(providerConfigKey, connectionID)
+	e, token := s.o.Cache.lookup(key)
+	if e != nil {
+		return e.conn, e, true, nil
+	}
+	conn, err := s.readStore(ctx, providerConfigKey, connectionID)
+	if err != nil {
+		return store.Connection{}, nil, false, err
+	}
+	return conn, s.o.Cache.fill(key, conn, token), false, nil
+}
+
+// readStore reads the connection from the store, bypassing the cache (for
+// decisions that must see the latest committed value).
+func (s *Service) readStore(ctx context.Context, providerConfigKey, connectionID string) (store.Connection, error) {
 	conn, err := s.o.Store.GetConnection(ctx, providerConfigKey, connectionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Connection{}, ErrUnknownConnection
 	}
 	return conn, err
+}
+
+// integration reads an integration through the cache.
+func (s *Service) integration(ctx context.Context, key string) (store.Integration, error) {
+	if in, ok := s.o.Cache.integration(key); ok {
+		return in, nil
+	}
+	token := s.o.Cache.beginIntegration()
+	in, err := s.o.Store.GetIntegration(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Integration{}, ErrUnknownIntegration
+	}
+	if err != nil {
+		return store.Integration{}, err
+	}
+	s.o.Cache.fillIntegration(key, in, token)
+	return in, nil
 }
 
 // margin is the template's refresh margin.
@@ -382,7 +447,7 @@ func (s *Service) refreshLocked(ctx context.Context, cur store.Connection, in st
 		// invalid_grant: if the stored refresh token changed since we read
 		// it, someone else rotated it (an instance whose lease had expired,
 		// a re-authorization, an older server): use theirs.
-		now, rerr := s.read(ctx, pk, id)
+		now, rerr := s.readStore(ctx, pk, id)
 		if rerr != nil || now.Credentials.RefreshToken == used.Credentials.RefreshToken {
 			break
 		}
