@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -78,7 +79,9 @@ func parseAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if f, err := strconv.ParseFloat(v, 64); err == nil {
-		if f < 0 || f > 1e7 {
+		// NaN passes every comparison: "Retry-After: NaN" gave a negative
+		// wait, so the retry went out at once.
+		if math.IsNaN(f) || f < 0 || f > 1e7 {
 			return 0, false
 		}
 		return time.Duration(f * float64(time.Second)), true
@@ -100,7 +103,9 @@ func parseAt(v string, now time.Time) (time.Duration, bool) {
 	}
 	if f, err := strconv.ParseFloat(v, 64); err == nil {
 		switch {
-		case f < 0:
+		case math.IsNaN(f) || f < 0 || f > 1e15:
+			// Not a wait nor a timestamp (beyond 1e15 ms, the conversion
+			// to an integer overflows and the wait came out as none).
 			return 0, false
 		case f < 86400:
 			return time.Duration(f * float64(time.Second)), true
