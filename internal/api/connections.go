@@ -70,7 +70,7 @@ func connectionKeys(r *http.Request) (key, id string, e *httpx.Error) {
 	if e := CheckKey("connection_id", id); e != nil {
 		return "", "", e
 	}
-	key = r.URL.Query().Get("provider_config_key")
+	key = httpx.QueryValue(r.URL.RawQuery, "provider_config_key")
 	if key == "" {
 		return "", "", httpx.E("missing_provider_config")
 	}
@@ -86,7 +86,7 @@ func (a *API) getConnection(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, e)
 		return
 	}
-	force := r.URL.Query().Get("force_refresh") == "true"
+	force := httpx.QueryValue(r.URL.RawQuery, "force_refresh") == "true"
 	if a.d.Tokens == nil {
 		httpx.WriteError(w, r, errors.New("api: Deps.Tokens is not set"))
 		return
@@ -125,7 +125,12 @@ func encodeConnection(c store.Connection) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	// Exactly sized: the encoding is kept as long as the connection is
+	// cached.
+	out := make([]byte, len(b)+1)
+	copy(out, b)
+	out[len(b)] = '\n'
+	return out, nil
 }
 
 // TokenError maps the credential service's errors to the wire, for every

@@ -29,12 +29,12 @@ import (
 //     write can never be cached after that write's event;
 //   - the cache is used only while its event subscription is proven live:
 //     it publishes a heartbeat event every HeartbeatInterval and serves
-//     entries only while its own heartbeat came back within
-//     3×HeartbeatInterval. Before the first one (start-up), and whenever the
+//     entries only while its own heartbeat came back within StaleAfter
+//     (10 s by default). Before the first one (start-up), and whenever the
 //     heartbeats stop arriving (a listener connection that died silently),
 //     every read goes to the database and the cache is emptied; so even
-//     then a write by another instance is seen at most about
-//     4×HeartbeatInterval later.
+//     then a write by another instance is seen at most about StaleAfter
+//     later.
 //
 // The cache holds the inputs of the refresh decision (the stored
 // credentials and their expiry), never a decision: Service.Get checks
@@ -60,6 +60,7 @@ type Cache struct {
 
 	log      *slog.Logger
 	interval time.Duration
+	stale    time.Duration
 	holder   string
 	start    time.Time
 	acked    atomic.Int64 // monotonic ns (since start) of the last heartbeat sent that came back
@@ -82,6 +83,13 @@ type CacheOptions struct {
 	// HeartbeatInterval is how often the cache proves its event
 	// subscription live; 0 means DefaultHeartbeat.
 	HeartbeatInterval time.Duration
+	// StaleAfter is how long without a heartbeat coming back the
+	// subscription is taken for dead (the cache empties itself and
+	// reads go to the database until heartbeats come back); 0 means
+	// DefaultStaleHeartbeats × HeartbeatInterval. It is the longest a write
+	// by another instance can go unseen when the listener connection dies
+	// silently; a listener that reconnects sends TopicReset at once.
+	StaleAfter time.Duration
 	// Logger receives the cache's state changes; nil discards.
 	Logger *slog.Logger
 }
@@ -90,6 +98,10 @@ type CacheOptions struct {
 const (
 	DefaultCacheBytes = 32 << 20
 	DefaultHeartbeat  = time.Second
+	// DefaultStaleHeartbeats: a loaded machine (or a long GC pause of the
+	// database) can delay a heartbeat by seconds; only a much longer
+	// silence means the listener is gone.
+	DefaultStaleHeartbeats = 10
 )
 
 // TopicHeartbeat is the event topic of the cache's heartbeats (payload:
@@ -99,7 +111,7 @@ const TopicHeartbeat = "tokens_cache_heartbeat"
 const (
 	cacheShards   = 64
 	maxIntegs     = 4096
-	entryOverhead = 400 // struct, map bucket, list links, key
+	entryOverhead = 500 // entry struct, shard map slot, list links, Connection struct
 )
 
 type cacheShard struct {
@@ -146,6 +158,10 @@ func NewCache(o CacheOptions) *Cache {
 	}
 	if c.interval <= 0 {
 		c.interval = DefaultHeartbeat
+	}
+	c.stale = o.StaleAfter
+	if c.stale <= 0 {
+		c.stale = DefaultStaleHeartbeats * c.interval
 	}
 	switch {
 	case o.Bytes < 0:
@@ -333,25 +349,29 @@ func (c *Cache) invalidateIntegration(key string) {
 	c.stats.invalidations.Add(1)
 }
 
-// sizeOf estimates the memory a cached connection holds (its strings, its
-// maps, the entry itself) and leaves room for one encoded answer.
+// sizeOf estimates the memory a cached connection holds: the entry, its
+// strings, its decoded maps, and one encoded answer (about the strings
+// again and half the maps). Calibrated on typical OAuth 2 connections
+// (about 2.5 KB each).
 func sizeOf(key string, c store.Connection) int {
 	n := entryOverhead + 2*len(key)
 	cr := c.Credentials
 	for _, s := range []string{cr.AccessToken.Reveal(), cr.RefreshToken.Reveal(), cr.ClientID, cr.ClientSecret.Reveal(),
 		cr.ClientCertificate.Reveal(), cr.ClientPrivateKey.Reveal(), cr.OAuthToken.Reveal(), cr.OAuthTokenSecret.Reveal(),
 		cr.APIKey.Reveal(), cr.Username, cr.Password.Reveal(), c.LastRefreshError} {
-		n += 2 * len(s) // the value and its share of the encoded answer
+		n += 2 * len(s)
 	}
-	n += 2 * (sizeOfMap(cr.Raw) + sizeOfMap(c.ConnectionConfig) + sizeOfMap(c.Metadata))
-	return n
+	maps := sizeOfMap(cr.Raw) + sizeOfMap(c.ConnectionConfig) + sizeOfMap(c.Metadata)
+	return n + maps + maps/2
 }
 
+// sizeOfMap estimates a decoded JSON object: a small map takes a group of
+// eight slots whatever its length.
 func sizeOfMap(m map[string]any) int {
 	if m == nil {
 		return 0
 	}
-	n := 64 + 32*len(m)
+	n := 64 + 34*max(len(m), 8)
 	for k, v := range m {
 		n += len(k) + sizeOfValue(v)
 	}
@@ -442,7 +462,7 @@ func (c *Cache) run(ctx context.Context) {
 			}
 			c.handle(ev)
 		case <-tick.C:
-			if stale := time.Since(c.start) - time.Duration(c.acked.Load()); c.live.Load() && stale > 3*c.interval {
+			if stale := time.Since(c.start) - time.Duration(c.acked.Load()); c.live.Load() && stale > c.stale {
 				c.setLive(false, "no heartbeat came back through the store's events for "+stale.Round(time.Millisecond).String())
 			}
 			c.heartbeat(ctx)

@@ -346,7 +346,7 @@ func TestCacheBounded(t *testing.T) {
 	for i := range n {
 		e.connection("rot", fmt.Sprint("c", i), time.Hour, false)
 	}
-	const budget = 96 << 10
+	const budget = 256 << 10
 	a := e.cachedService(nil, tokens.CacheOptions{Bytes: budget, HeartbeatInterval: time.Minute}, nil)
 	waitLive(t, a.cache, true)
 	for i := range n {

@@ -50,8 +50,8 @@ func (res *Results) WriteMarkdown(w io.Writer) {
 	m := res.Machine
 	fmt.Fprintf(w, "Run of %s (commit %s) on %d CPUs (%s), %.1f GiB RAM, Linux %s, %s",
 		res.Started.Format("2006-01-02 15:04 UTC"), res.Settings.Commit, m.CPUs, m.CPUModel, float64(m.MemTotal)/(1<<30), m.Kernel, m.GoVersion)
-	fmt.Fprintf(w, "; load: %d connections, %s warm-up, %s measured, median of %d runs; %d connections imported through the API.\n\n",
-		res.Settings.Conns, res.Settings.Warmup, res.Settings.Duration, res.Settings.Reps, res.Settings.Connections)
+	fmt.Fprintf(w, "; load: %d connections, %s warm-up, %s measured, median of %d runs; %d connections imported through the API; load average %s at the start, %s at the end.\n\n",
+		res.Settings.Conns, res.Settings.Warmup, res.Settings.Duration, res.Settings.Reps, res.Settings.Connections, res.LoadAvg[0], res.LoadAvg[1])
 
 	hello, _ := res.scenario("hello", "")
 	bound := hello.Median().RPS

@@ -57,8 +57,11 @@ type Options struct {
 
 // Results is everything a run measured (written as JSON).
 type Results struct {
-	Started  time.Time `json:"started"`
-	Machine  Machine   `json:"machine"`
+	Started time.Time `json:"started"`
+	Machine Machine   `json:"machine"`
+	// LoadAvg is /proc/loadavg when the run started and ended: other work
+	// on the machine shows here.
+	LoadAvg  [2]string `json:"loadavg"`
 	Settings struct {
 		Conns       int    `json:"conns"`
 		Warmup      string `json:"warmup"`
@@ -187,6 +190,8 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		Seed: map[string]SeedTime{}},
 		secret: "bench-" + secret.RandomToken(16), encKey: keyText.Reveal(), dashUser: "admin", dashPass: secret.RandomToken(12)}
 	r.res.Machine = describeMachine()
+	r.res.LoadAvg[0] = loadAvg()
+	defer func() { r.res.LoadAvg[1] = loadAvg() }()
 	r.res.Settings.Conns, r.res.Settings.Warmup, r.res.Settings.Duration = o.Conns, o.Warmup.String(), o.Duration.String()
 	r.res.Settings.Reps, r.res.Settings.Connections, r.res.Settings.Storm = o.Reps, o.Connections, o.Storm
 	r.res.Settings.Commit = gitCommit()
