@@ -244,7 +244,7 @@ var vars = []*variable{
 			return err
 		}},
 	{Name: "NANGO_PROXY_ALLOW_PRIVATE_NETWORKS", Group: "Proxy", Default: "false",
-		Doc: "true: API hosts taken from a connection's config or metadata, or from Base-Url-Override, may be loopback, private or link-local addresses. Hosts written in a provider template are always allowed.",
+		Doc: "true: API hosts taken from a connection's config or metadata, or from Base-Url-Override, may be loopback, private or link-local addresses — for proxied calls, credential verification and OAuth token, refresh and OAuth 1 requests alike. Hosts written in a provider template are always allowed.",
 		apply: func(c *Config, v string, _ bool) error {
 			b, err := parseBool(v)
 			c.Proxy.AllowPrivateNetworks = b

@@ -3,12 +3,15 @@ package connect
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nango-go/nango/internal/oauth"
 	"github.com/nango-go/nango/internal/store"
 )
 
@@ -290,4 +293,32 @@ func TestBadWebSocketHandshakes(t *testing.T) {
 	// A good handshake still opens a socket.
 	ws, _ := e.dial("/")
 	_ = ws.CloseNow()
+}
+
+// TestFlowStatus checks who is blamed for each kind of flow failure.
+func TestFlowStatus(t *testing.T) {
+	tests := []struct {
+		name string
+		fe   *oauth.FlowError
+		want int
+	}{
+		{"bad input", oauth.ErrMissingConnectionID(), 400},
+		{"state", oauth.ErrState("x"), 400},
+		{"callback", oauth.ErrMissingCode(), 400},
+		{"request token", oauth.ErrToken(errors.New("refused")), 502},
+		{"provider refused the exchange", oauth.ErrUnknown(providerCause("token exchange", &oauth.ProviderError{Status: 400, Code: "invalid_grant"})), 502},
+		{"provider unreachable", oauth.ErrUnknown(providerCause("token exchange", errors.New("dial tcp: connection refused"))), 502},
+		{"unusable answer", oauth.ErrUnknown(providerCause("token exchange", &oauth.ResponseError{Problem: "no access_token"})), 502},
+		{"template problem", oauth.ErrUnknown(providerCause("token exchange", &oauth.ConfigError{Problem: "bad header"})), 500},
+		{"config host on the server's network", oauth.ErrUnknown(providerCause("token exchange", oauth.ErrNonPublicHost)), 400},
+		{"database down", oauth.ErrUnknown(fmt.Errorf("storing: %w", store.ErrUnavailable)), 503},
+		{"unstorable value", oauth.ErrUnknown(fmt.Errorf("storing: %w", store.ErrInvalidValue)), 400},
+		{"anything else", oauth.ErrUnknown(errors.New("boom")), 500},
+		{"no cause", oauth.ErrUnknown(nil), 500},
+	}
+	for _, tc := range tests {
+		if got := flowStatus(tc.fe); got != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.name, got, tc.want)
+		}
+	}
 }

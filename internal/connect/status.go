@@ -27,7 +27,8 @@ func fromProvider(err error) error { return &providerFault{err: err} }
 //	serve the flow, missing/forged/expired/replayed state, callback errors  400
 //	the provider failed (token_err, exchange or access-token call failed)  502
 //	the database is unavailable                                            503
-//	a value the database refuses (a NUL character)                          400
+//	a value the database refuses (a NUL character), or a connection
+//	config host on the server's own network (oauth.ErrNonPublicHost)       400
 //	anything else                                                           500
 func flowStatus(fe *oauth.FlowError) int {
 	switch fe.Type {
@@ -45,7 +46,9 @@ func flowStatus(fe *oauth.FlowError) int {
 		return http.StatusInternalServerError
 	case errors.Is(fe.Err, store.ErrUnavailable):
 		return http.StatusServiceUnavailable
-	case errors.Is(fe.Err, store.ErrInvalidValue):
+	case errors.Is(fe.Err, store.ErrInvalidValue), errors.Is(fe.Err, oauth.ErrNonPublicHost):
+		// A value the request gave: not storable, or naming a host on the
+		// server's own network.
 		return http.StatusBadRequest
 	case errors.As(fe.Err, &pf), errors.As(fe.Err, &pe), errors.As(fe.Err, &re):
 		return http.StatusBadGateway

@@ -43,6 +43,13 @@ type Client struct {
 	// Now is the clock that turns expires_in into expires_at; nil means
 	// time.Now.
 	Now func() time.Time
+	// AllowPrivateNetworks lets provider calls whose host comes from the
+	// connection config (token_url: https://${connectionConfig.domain}/...)
+	// connect to loopback, private and link-local addresses. Off, such a
+	// call fails with ErrNonPublicHost: end users write connection config,
+	// and must not make the server call into its own network (with the
+	// client secret). Hosts written in the template are never checked.
+	AllowPrivateNetworks bool
 }
 
 // ExchangeRequest is what Exchange needs.
@@ -140,7 +147,7 @@ func (c *Client) Exchange(ctx context.Context, r ExchangeRequest) (TokenResult, 
 	if !t.DisablePKCE && !r.CodeVerifier.IsZero() {
 		p.set("code_verifier", r.CodeVerifier.Reveal())
 	}
-	raw, err := c.tokenRequest(ctx, tokenCall{
+	raw, err := c.tokenRequest(c.guardCtx(ctx, t.TokenURL), tokenCall{
 		template: t, integration: r.Integration, endpoint: endpoint, params: p,
 		cc: r.ConnectionConfig, redact: []string{r.Code, r.CodeVerifier.Reveal()},
 	})
@@ -206,7 +213,7 @@ func (c *Client) Refresh(ctx context.Context, r RefreshRequest) (TokenResult, er
 		}
 	}
 	p.set("refresh_token", rt.Reveal())
-	raw, err := c.tokenRequest(ctx, tokenCall{
+	raw, err := c.tokenRequest(c.guardCtx(ctx, tmpl), tokenCall{
 		template: t, integration: r.Integration, endpoint: endpoint, params: p,
 		cc: r.Connection.ConnectionConfig, redact: []string{rt.Reveal()},
 	})
@@ -290,6 +297,9 @@ func (c *Client) tokenRequest(ctx context.Context, tc tokenCall) (map[string]any
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		c.logger().Debug("oauth token request failed", "endpoint", ep, "duration", time.Since(start), "err", transportText(err))
+		if errors.Is(err, ErrNonPublicHost) {
+			return nil, ErrNonPublicHost
+		}
 		return nil, fmt.Errorf("oauth: token request to %s failed: %s", ep, transportText(err))
 	}
 	defer resp.Body.Close()
@@ -344,7 +354,7 @@ func (c *Client) httpClient() *http.Client {
 		}
 		return nil
 	}
-	return &hc
+	return guarded(&hc)
 }
 
 func (c *Client) logger() *slog.Logger {

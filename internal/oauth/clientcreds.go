@@ -182,7 +182,7 @@ func (c *Client) ClientCredentials(ctx context.Context, r ClientCredentialsReque
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(c.guardCtx(ctx, t.TokenURL), timeout)
 	defer cancel()
 	var rd io.Reader
 	if body != nil {
@@ -295,8 +295,12 @@ func (c *Client) mtlsClient(cr store.Credentials) (*http.Client, error) {
 		return nil, &ConfigError{Problem: "the connection's client_certificate and client_private_key are not a matching PEM certificate and key: " + clip(strings.TrimPrefix(err.Error(), "tls: "), 120)}
 	}
 	hc := c.httpClient()
+	rt := hc.Transport
+	if g, ok := rt.(guardTransport); ok {
+		rt = g.base
+	}
 	var base *http.Transport
-	if tr, ok := hc.Transport.(*http.Transport); ok && tr != nil {
+	if tr, ok := rt.(*http.Transport); ok && tr != nil {
 		base = tr.Clone()
 	} else {
 		base = http.DefaultTransport.(*http.Transport).Clone()
@@ -307,7 +311,7 @@ func (c *Client) mtlsClient(cr store.Credentials) (*http.Client, error) {
 	}
 	tc.Certificates = []tls.Certificate{pair}
 	base.TLSClientConfig = tc
-	hc.Transport = base
+	hc.Transport = guardTransport{base: base}
 	return hc, nil
 }
 

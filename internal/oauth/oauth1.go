@@ -282,7 +282,7 @@ func (c *Client) RequestToken(ctx context.Context, r OAuth1TokenRequest) (Reques
 	if err != nil {
 		return RequestTokenResult{}, err
 	}
-	obj, err := c.oauth1Call(ctx, oauth1Call{
+	obj, err := c.oauth1Call(c.guardCtx(ctx, t.RequestURL), oauth1Call{
 		template: t, method: t.RequestHTTPMethod, endpoint: u, params: params,
 		sign: OAuth1Signing{
 			ConsumerKey: r.Integration.ClientID, ConsumerSecret: r.Integration.ClientSecret,
@@ -361,7 +361,7 @@ func (c *Client) AccessToken(ctx context.Context, r OAuth1AccessRequest) (TokenR
 	if err != nil {
 		return TokenResult{}, err
 	}
-	obj, err := c.oauth1Call(ctx, oauth1Call{
+	obj, err := c.oauth1Call(c.guardCtx(ctx, t.TokenURL), oauth1Call{
 		template: t, method: t.TokenHTTPMethod, endpoint: u, params: params,
 		sign: OAuth1Signing{
 			ConsumerKey: r.Integration.ClientID, ConsumerSecret: r.Integration.ClientSecret,
@@ -458,6 +458,9 @@ func (c *Client) send(req *http.Request, ep string, redact []string, formAnyType
 	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		c.logger().Debug("oauth request failed", "endpoint", ep, "duration", time.Since(start), "err", transportText(err))
+		if errors.Is(err, ErrNonPublicHost) {
+			return nil, ErrNonPublicHost
+		}
 		return nil, fmt.Errorf("oauth: request to %s failed: %s", ep, transportText(err))
 	}
 	defer resp.Body.Close()

@@ -76,7 +76,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, e
 		_ = s.Close()
 		return nil, err
 	}
-	s.oauth = &oauth.Client{Logger: log}
+	s.oauth = &oauth.Client{Logger: log, AllowPrivateNetworks: cfg.Proxy.AllowPrivateNetworks}
 	s.tokens = tokens.New(tokens.Options{Store: st, Templates: cat.Get, OAuth: s.oauth, Logger: log, Observe: s.tokenObserver(), Cache: cache})
 	s.closers = append(s.closers, s.tokens.Close)
 	s.connect = connect.New(connect.Deps{Store: st, Catalog: cat, OAuth: s.oauth, Config: cfg, Logger: log})
