@@ -127,6 +127,9 @@ export async function startStack(o = {}) {
   const baseEnv = {
     NANGO_SECRET_KEY: secretKey,
     NANGO_PROVIDERS_FILE: providersFile,
+    // The e2e-oidc-host template takes its host from the connection config and the authorization server
+    // listens on 127.0.0.1: token calls to such hosts are refused unless private networks are allowed.
+    NANGO_PROXY_ALLOW_PRIVATE_NETWORKS: 'true',
     ...(pgSchema ? { NANGO_DB_SCHEMA: pgSchema } : {}),
     ...(o.env || {}),
   };
