@@ -27,6 +27,7 @@ func (s *Store) lockKey() int64 {
 // several instances start at once, one migrates and the others wait, then
 // find nothing to do. A database migrated by a newer server is refused.
 func (s *Store) Migrate(ctx context.Context) error {
+	ctx = withoutBound(ctx) // index builds and the migration lock may take long
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", dbErr(err))

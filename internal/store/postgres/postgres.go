@@ -39,6 +39,12 @@ type Config struct {
 	// as search_path on every connection. Empty means the DSN's search_path
 	// when it names one, else "public".
 	Schema string
+	// ConnectTimeout bounds opening a connection when the DSN sets no
+	// connect_timeout; 0 means DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// StatementTimeout bounds each statement (migrations excepted); 0 means
+	// DefaultStatementTimeout, negative means no bound.
+	StatementTimeout time.Duration
 }
 
 // Store is the PostgreSQL implementation of store.Store. Open returns it;
@@ -95,6 +101,19 @@ func openWith(ctx context.Context, cfg Config, opts store.Options, mfs fs.FS, md
 	}
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
+	}
+	if pcfg.ConnConfig.ConnectTimeout == 0 {
+		pcfg.ConnConfig.ConnectTimeout = cfg.ConnectTimeout
+		if pcfg.ConnConfig.ConnectTimeout <= 0 {
+			pcfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+		}
+	}
+	if pcfg.ConnConfig.Tracer == nil {
+		d := cfg.StatementTimeout
+		if d == 0 {
+			d = DefaultStatementTimeout
+		}
+		pcfg.ConnConfig.Tracer = statementBound{d: d}
 	}
 	if pcfg.MinConns > pcfg.MaxConns {
 		return nil, fmt.Errorf("postgres: pool minimum %d is above its maximum %d", pcfg.MinConns, pcfg.MaxConns)
