@@ -283,6 +283,8 @@ func (s *Store) updateConnection(ctx context.Context, providerConfigKey, connect
 
 // DeleteConnection deletes one connection.
 func (s *Store) DeleteConnection(ctx context.Context, providerConfigKey, connectionID string) error {
+	ctx, cancel := s.writeCtx(ctx)
+	defer cancel()
 	res, err := s.w.ExecContext(ctx, `DELETE FROM connections WHERE provider_config_key = ? AND connection_id = ?`, providerConfigKey, connectionID)
 	if err != nil {
 		return dbErr(err)
@@ -297,6 +299,8 @@ func (s *Store) DeleteConnection(ctx context.Context, providerConfigKey, connect
 // TryLockRefresh takes the connection's refresh lease for holder unless
 // another holder's lease is still running by the database clock.
 func (s *Store) TryLockRefresh(ctx context.Context, providerConfigKey, connectionID, holder string, ttl time.Duration) (store.Connection, bool, error) {
+	ctx, cancel := s.writeCtx(ctx)
+	defer cancel()
 	if holder == "" {
 		return store.Connection{}, false, errors.New("sqlite: refresh lease holder is empty")
 	}
@@ -320,6 +324,8 @@ func (s *Store) TryLockRefresh(ctx context.Context, providerConfigKey, connectio
 
 // UnlockRefresh applies fn (if any) and releases holder's lease.
 func (s *Store) UnlockRefresh(ctx context.Context, providerConfigKey, connectionID, holder string, fn func(*store.Connection) error) (store.Connection, error) {
+	ctx, cancel := s.writeCtx(ctx)
+	defer cancel()
 	if fn != nil {
 		c, err := s.updateConnection(ctx, providerConfigKey, connectionID, holder, fn)
 		if err == nil {

@@ -34,6 +34,8 @@ func (s *Store) scanIntegration(row scanner, extra ...any) (store.Integration, e
 
 // CreateIntegration inserts in, setting its ID and timestamps.
 func (s *Store) CreateIntegration(ctx context.Context, in *store.Integration) error {
+	ctx, cancel := s.writeCtx(ctx)
+	defer cancel()
 	if in.Key == "" {
 		return errors.New("sqlite: integration key is empty")
 	}

@@ -18,6 +18,7 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // database migrated by a newer server (a version this one does not know) is
 // refused.
 func (s *Store) Migrate(ctx context.Context) error {
+	ctx = withoutBound(ctx)
 	if _, err := s.w.ExecContext(ctx, createMigrationsTable); err != nil {
 		return fmt.Errorf("sqlite: creating schema_migrations: %w", dbErr(err))
 	}

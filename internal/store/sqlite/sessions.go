@@ -11,6 +11,8 @@ import (
 
 // CreateOAuthSession stores a new session, its secrets sealed.
 func (s *Store) CreateOAuthSession(ctx context.Context, o store.OAuthSession) error {
+	ctx, cancel := s.writeCtx(ctx)
+	defer cancel()
 	if o.ID == "" {
 		return errors.New("sqlite: OAuth session id is empty")
 	}
@@ -36,6 +38,8 @@ func (s *Store) CreateOAuthSession(ctx context.Context, o store.OAuthSession) er
 
 // TakeOAuthSession deletes the session and returns it, unless it expired.
 func (s *Store) TakeOAuthSession(ctx context.Context, id string) (store.OAuthSession, error) {
+	ctx, cancel := s.writeCtx(ctx)
+	defer cancel()
 	var (
 		o                 store.OAuthSession
 		mode, cfg         string
@@ -66,6 +70,8 @@ func (s *Store) TakeOAuthSession(ctx context.Context, id string) (store.OAuthSes
 
 // PruneOAuthSessions deletes sessions that expired before t.
 func (s *Store) PruneOAuthSessions(ctx context.Context, before time.Time) (int64, error) {
+	ctx, cancel := s.writeCtx(ctx)
+	defer cancel()
 	res, err := s.w.ExecContext(ctx, `DELETE FROM oauth_sessions WHERE expires_at < ?`, micros(before))
 	if err != nil {
 		return 0, dbErr(err)
@@ -76,6 +82,8 @@ func (s *Store) PruneOAuthSessions(ctx context.Context, before time.Time) (int64
 
 // AddActivity appends an entry, setting its ID (and Time when zero).
 func (s *Store) AddActivity(ctx context.Context, a *store.Activity) error {
+	ctx, cancel := s.writeCtx(ctx)
+	defer cancel()
 	if a.Time.IsZero() {
 		a.Time = s.now()
 	}
@@ -143,6 +151,8 @@ func (s *Store) ListActivity(ctx context.Context, f store.ActivityFilter) ([]sto
 
 // PruneActivity deletes entries older than t.
 func (s *Store) PruneActivity(ctx context.Context, before time.Time) (int64, error) {
+	ctx, cancel := s.writeCtx(ctx)
+	defer cancel()
 	res, err := s.w.ExecContext(ctx, `DELETE FROM activity WHERE time < ?`, micros(before))
 	if err != nil {
 		return 0, dbErr(err)
@@ -160,6 +170,8 @@ func (s *Store) GetMeta(ctx context.Context, name string) (string, error) {
 
 // SetMeta writes a server-wide setting.
 func (s *Store) SetMeta(ctx context.Context, name, value string) error {
+	ctx, cancel := s.writeCtx(ctx)
+	defer cancel()
 	_, err := s.w.ExecContext(ctx, `INSERT INTO meta (name, value) VALUES (?, ?)
 		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
 	return dbErr(err)

@@ -27,7 +27,8 @@ import (
 var migrationFiles embed.FS
 
 // BusyTimeout is how long a write waits for another process holding the
-// database file's write lock before failing with store.ErrUnavailable.
+// database file's write lock before failing with store.ErrUnavailable —
+// the whole write, queueing for the writer connection included (writeCtx).
 const BusyTimeout = 10 * time.Second
 
 // Store is the SQLite implementation of store.Store. Open returns it; it is
@@ -186,9 +187,32 @@ func (s *Store) Publish(_ context.Context, ev store.Event) error {
 // Subscribe returns this process's events.
 func (s *Store) Subscribe() (<-chan store.Event, func()) { return s.broker.Subscribe() }
 
+type unboundedKey struct{}
+
+// withoutBound marks ctx for writes that may legitimately take long
+// (migrations).
+func withoutBound(ctx context.Context) context.Context {
+	return context.WithValue(ctx, unboundedKey{}, true)
+}
+
+// writeCtx bounds one write — waiting for the single writer connection
+// plus waiting for another process's lock on the file — by BusyTimeout in
+// total: with the file locked elsewhere, writes queued behind each other
+// must each fail after about BusyTimeout, not after BusyTimeout times
+// their place in the queue. Past the bound the write fails with
+// ErrUnavailable (SQLite interrupts a running statement, which rolls back).
+func (s *Store) writeCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx.Value(unboundedKey{}) != nil {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, BusyTimeout)
+}
+
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
 // connection) and commits unless fn fails. fn's error is returned as is.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	ctx, cancel := s.writeCtx(ctx)
+	defer cancel()
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return dbErr(err)
@@ -254,13 +278,18 @@ func dbErr(err error) error {
 			return fmt.Errorf("%w: %w", store.ErrConflict, err)
 		}
 		switch se.Code() & 0xff {
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY,
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_INTERRUPT,
 			sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL:
 			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 		}
 	}
 	if errors.Is(err, sql.ErrConnDone) || err.Error() == "sql: database is closed" {
 		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A write's bound passed (writeCtx): the file is locked, or too
+		// many writes are queued for the one writer connection.
+		return fmt.Errorf("%w: the database is locked or overloaded: %w", store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("sqlite: %w", err)
 }
