@@ -226,7 +226,10 @@ func TestSIGTERMDuringRefresh(t *testing.T) {
 		e.prov.delay.Store(int64(2 * time.Second))
 		cmd, base, logs := setup(t, e)
 		done := make(chan string, 1)
-		go func() { _, b := call(t, "GET", base+"/connection/u1?provider_config_key=slow&force_refresh=true", ""); done <- b }()
+		go func() {
+			_, b := call(t, "GET", base+"/connection/u1?provider_config_key=slow&force_refresh=true", "")
+			done <- b
+		}()
 		<-e.prov.arrived
 		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
