@@ -306,6 +306,29 @@ func (o *opsStore) AddActivity(ctx context.Context, a *store.Activity) error {
 	return err
 }
 
+// AddActivities writes the entries in one batch when the driver can
+// (store.ActivityBatcher: the proxy's background activity log uses it) and
+// feeds each to the metrics and telemetry as AddActivity does.
+func (o *opsStore) AddActivities(ctx context.Context, entries []store.Activity) error {
+	var err error
+	if b, ok := o.Store.(store.ActivityBatcher); ok {
+		err = b.AddActivities(ctx, entries)
+	} else {
+		for i := range entries {
+			if e := o.Store.AddActivity(ctx, &entries[i]); e != nil && err == nil {
+				err = e
+			}
+		}
+	}
+	for _, a := range entries {
+		o.metrics.ObserveActivity(a)
+		if a.Action == metrics.ActionOAuth && a.Success {
+			o.telemetry.Track(telemetry.ConnectionUpserted, a.Provider)
+		}
+	}
+	return err
+}
+
 // CreateIntegration sends server:config_created after a creation (API and
 // dashboard).
 func (o *opsStore) CreateIntegration(ctx context.Context, in *store.Integration) error {

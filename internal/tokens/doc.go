@@ -34,6 +34,14 @@
 // under the same lease; IssueClientCredentials obtains the first one for a
 // connection being created. Other credentials are returned as stored.
 //
+// Reads go through an optional Cache of decrypted connections and
+// integrations (see Cache for how it stays correct across instances: this
+// process's writes through Cache.Track's store, other instances' store
+// events, TopicReset, a heartbeat proving the event subscription live,
+// epochs fencing racing fills). A cached token is still checked against its
+// refresh point on every Get. GetEncoded keeps the API's encoding of a
+// cached connection with it.
+//
 // The package knows nothing of HTTP handlers: the API maps its errors to
 // the wire. It may import internal/oauth, internal/provider, internal/store
 // and internal/secret; it must not import api, connect, server or a store
