@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the server and the suite, then runs the benchmark suite.
 #
-#   bench/run.sh                 full run (about 25 minutes): writes
+#   bench/run.sh                 full run (about 30 minutes): writes
 #                                $WORK/results.json and $WORK/results.md
 #   bench/run.sh --smoke         2 s per scenario, one run, small data set:
 #                                checks that everything works (for CI); no

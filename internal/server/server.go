@@ -140,10 +140,14 @@ func (g guarded) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 	g.mux.Handle(pattern, g.key(http.HandlerFunc(h)))
 }
 
+// healthBody is GET /health's answer, encoded once: load balancers probe
+// it often.
+var healthBody = []byte(`{"result":"ok"}` + "\n")
+
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
-		httpx.WriteJSON(w, http.StatusOK, map[string]string{"result": "ok"})
+		httpx.WriteJSONBytes(w, http.StatusOK, healthBody)
 	})
 	s.registerOps(mux) // GET /ready, GET /metrics (wire_ops.go)
 

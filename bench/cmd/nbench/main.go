@@ -108,7 +108,7 @@ func runSuite(ctx context.Context, args []string) error {
 	fs.IntVar(&o.Storm, "storm", 1_000, "expired connections of the refresh storm")
 	scale := fs.String("scale", "10000,100000,1000000", "connection counts of the scale runs (PostgreSQL, COPY); empty skips")
 	fs.DurationVar(&o.ScaleDuration, "scale-d", 10*time.Second, "measured time of each scale scenario")
-	only := fs.String("only", "", "comma-separated load scenarios to run (hello,proxy-direct,token,health,config,proxy)")
+	only := fs.String("only", "", "comma-separated load scenarios to run (hello,proxy-direct,proxy-direct-c1,token,health,config,proxy,proxy-c1)")
 	fs.Var(&env, "env", "KEY=value added to the server's environment (repeatable)")
 	fs.StringVar(&o.Work, "work", filepath.Join(os.TempDir(), "nango-bench"), "working directory (logs, SQLite files)")
 	out := fs.String("out", "", "write the results as JSON here (default WORK/results.json)")

@@ -139,7 +139,13 @@ func (res *Results) writeTargets(w io.Writer, bound float64) {
 	}
 	if okP && okD {
 		add := proxy.Median().P50 - direct.Median().P50
-		fmt.Fprintf(w, "| proxy overhead at p50 | ≤ %s ms | %s ms (%s − %s) | %s |\n", ms(TargetProxyP50), ms(add), ms(proxy.Median().P50), ms(direct.Median().P50), yes(add <= TargetProxyP50))
+		fmt.Fprintf(w, "| proxy overhead at p50, %d connections (saturated: mostly queueing) | ≤ %s ms | %s ms (%s − %s) | %s |\n", res.Settings.Conns, ms(TargetProxyP50), ms(add), ms(proxy.Median().P50), ms(direct.Median().P50), yes(add <= TargetProxyP50))
+	}
+	p1, ok1 := res.scenario("proxy-c1", "postgres")
+	d1, okd1 := res.scenario("proxy-direct-c1", "")
+	if ok1 && okd1 {
+		add := p1.Median().P50 - d1.Median().P50
+		fmt.Fprintf(w, "| proxy overhead at p50, 1 connection (per call) | ≤ %s ms | %s ms (%s − %s) | %s |\n", ms(TargetProxyP50), ms(add), ms(p1.Median().P50), ms(d1.Median().P50), yes(add <= TargetProxyP50))
 	}
 	if st, ok := res.Startup["postgres"]; ok {
 		d := medianDur(st)

@@ -42,7 +42,8 @@ type Options struct {
 	Scale         []int
 	ScaleDuration time.Duration
 	// Only, when non-empty, restricts the load scenarios to these names
-	// (hello, token, health, config, proxy-direct, proxy).
+	// (hello, token, health, config, proxy-direct, proxy, proxy-direct-c1,
+	// proxy-c1).
 	Only []string
 	// Env is added to the server's environment (e.g. NANGO_PPROF_ADDR).
 	Env []string
@@ -368,6 +369,7 @@ type scenarioSpec struct {
 	addr          string
 	reqs          []load.Request
 	pid           int
+	conns         int // 0: Options.Conns
 }
 
 func (r *run) wanted(name string) bool {
@@ -390,6 +392,8 @@ func (r *run) specs() []scenarioSpec {
 		direct[i] = load.NewRequest("GET", r.hello.addr, "/user", []string{"Authorization", "Bearer " + accessToken(i), "Accept", "application/json"}, nil)
 	}
 	add(scenarioSpec{name: "proxy-direct", addr: r.hello.addr, pid: r.hello.Pid(), reqs: direct})
+	// One connection: the latency a proxied call adds, without queueing.
+	add(scenarioSpec{name: "proxy-direct-c1", addr: r.hello.addr, pid: r.hello.Pid(), reqs: direct, conns: 1})
 	for _, b := range r.backends {
 		host := b.p.addr
 		token := make([]load.Request, n)
@@ -405,6 +409,7 @@ func (r *run) specs() []scenarioSpec {
 		add(scenarioSpec{name: "config", backend: b.name, addr: host, pid: b.p.Pid(),
 			reqs: []load.Request{load.NewRequest("GET", host, "/config", auth, nil)}})
 		add(scenarioSpec{name: "proxy", backend: b.name, addr: host, pid: b.p.Pid(), reqs: proxied})
+		add(scenarioSpec{name: "proxy-c1", backend: b.name, addr: host, pid: b.p.Pid(), reqs: proxied, conns: 1})
 	}
 	return specs
 }
@@ -423,8 +428,12 @@ func (r *run) loadScenarios(ctx context.Context) error {
 				byKey[k] = i
 				r.res.Scenarios = append(r.res.Scenarios, Scenario{Name: s.name, Backend: s.backend})
 			}
+			conns := s.conns
+			if conns == 0 {
+				conns = r.o.Conns
+			}
 			sampler := sampleRSS(s.pid)
-			res, err := load.Run(ctx, load.Options{Addr: s.addr, Conns: r.o.Conns, Warmup: r.o.Warmup, Duration: r.o.Duration,
+			res, err := load.Run(ctx, load.Options{Addr: s.addr, Conns: conns, Warmup: r.o.Warmup, Duration: r.o.Duration,
 				Pick: load.Random(s.reqs)})
 			rss := sampler.done()
 			if err != nil {
