@@ -61,6 +61,8 @@ type Handler struct {
 	assets *assets
 	cop    *http.CrossOriginProtection
 	picker []pickerItem
+	// throttle slows down guessing the dashboard password.
+	throttle *loginThrottle
 }
 
 // Route is one route the dashboard registers.
@@ -90,7 +92,7 @@ func New(d Deps) (*Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	h := &Handler{d: d, cop: http.NewCrossOriginProtection()}
+	h := &Handler{d: d, cop: http.NewCrossOriginProtection(), throttle: newLoginThrottle(d.Now)}
 	var err error
 	if h.assets, err = loadAssets(); err != nil {
 		return nil, err

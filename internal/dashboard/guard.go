@@ -2,8 +2,11 @@ package dashboard
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nango-go/nango/internal/httpx"
 	"github.com/nango-go/nango/internal/secret"
@@ -42,7 +45,9 @@ func csrfToken(ctx context.Context) string {
 //     says otherwise; and no Access-Control-Allow-Origin (the server marks
 //     every response shareable for the public API; the dashboard's are not);
 //  2. HTTP Basic with the dashboard credentials when they are configured,
-//     compared in constant time: 401 with WWW-Authenticate otherwise;
+//     compared in constant time: 401 with WWW-Authenticate otherwise; an
+//     address with too many failed logins gets 429 without a check
+//     (loginThrottle);
 //  3. CSRF: a random token in a SameSite=Strict cookie, which every request
 //     with a method other than GET/HEAD/OPTIONS must repeat in the
 //     csrf_token form field or the X-CSRF-Token header, and which must not
@@ -50,7 +55,22 @@ func csrfToken(ctx context.Context) string {
 func (h *Handler) guard(api bool, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.securityHeaders(w, r)
+		addr := peerAddr(r)
+		if h.authRequired() {
+			if wait := h.throttle.wait(addr); wait > 0 {
+				secs := int(wait/time.Second) + 1
+				httpx.Logger(r.Context()).Warn("dashboard login throttled: too many failed logins from this address", "addr", addr)
+				w.Header().Set("Retry-After", strconv.Itoa(secs))
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				w.WriteHeader(http.StatusTooManyRequests)
+				_, _ = fmt.Fprintf(w, "Too many failed logins from your address; retry in %d seconds.\n", secs)
+				return
+			}
+		}
 		if !h.authorized(r) {
+			if h.authRequired() && r.Header.Get("Authorization") != "" {
+				h.throttle.failed(addr)
+			}
 			w.Header().Set("WWW-Authenticate", realm)
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusUnauthorized)
