@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -321,4 +322,51 @@ func TestFlowStatus(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", tc.name, got, tc.want)
 		}
 	}
+}
+
+// TestStateIsUnguessable checks the states of many flows: 256 random bits
+// each (43 base64url characters decoding to 32 bytes), all distinct, never
+// logged, and a state one character off is refused without reaching the
+// token endpoint.
+func TestStateIsUnguessable(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	seen := map[string]bool{}
+	var last string
+	for i := 0; i < 200; i++ {
+		cb := e.authorizeOnly(t, e.sdkURL(keyOK, fmt.Sprintf("u%d", i), nil, "", ""))
+		u, err := url.Parse(cb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := u.Query().Get("state")
+		b, err := base64.RawURLEncoding.DecodeString(st)
+		if err != nil || len(b) != 32 || len(st) != 43 {
+			t.Fatalf("state %q: %d bytes, %v", st, len(b), err)
+		}
+		if seen[st] {
+			t.Fatalf("state %q issued twice", st)
+		}
+		seen[st] = true
+		last = cb
+	}
+	for st := range seen {
+		if strings.Contains(e.logs.String(), st) {
+			t.Fatal("a state reached the log")
+		}
+	}
+	u, _ := url.Parse(last)
+	q := u.Query()
+	st := q.Get("state")
+	flip := "A"
+	if st[0] == 'A' {
+		flip = "B"
+	}
+	q.Set("state", flip+st[1:])
+	u.RawQuery = q.Encode()
+	get(t, u.String()).check(t, http.StatusBadRequest)
+	if n := e.prov.tokenCallCount(); n != 0 {
+		t.Errorf("a forged state reached the token endpoint (%d calls)", n)
+	}
+	// The real one still works (the forgery spent nothing).
+	get(t, last).check(t, http.StatusOK)
 }
