@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -118,6 +119,28 @@ func FuzzRequireSecretKey(f *testing.F) {
 		}
 		if w.Code != want {
 			t.Fatalf("Authorization %q: %d, want %d", auth, w.Code, want)
+		}
+	})
+}
+
+// FuzzQueryValue checks the hot path's query reader against the standard
+// library: QueryValue(raw, name) is url.ParseQuery(raw).Get(name) for any
+// raw query and name.
+func FuzzQueryValue(f *testing.F) {
+	for _, s := range []struct{ raw, name string }{
+		{"provider_config_key=gh&force_refresh=true", "provider_config_key"},
+		{"a=1&a=2", "a"}, {"a=%zz&a=2", "a"}, {"a;b=1&a=3", "a"}, {"%61=x", "a"}, {"a+b=c+d", "a b"},
+		{"=x&a", "a"}, {"a=%", "a"}, {"&&a==b", "a"}, {"k=%E2%80%A8", "k"}, {"k=\xff", "k"},
+	} {
+		f.Add(s.raw, s.name)
+	}
+	f.Fuzz(func(t *testing.T, raw, name string) {
+		want := ""
+		if v, _ := url.ParseQuery(raw); v != nil {
+			want = v.Get(name)
+		}
+		if got := QueryValue(raw, name); got != want {
+			t.Fatalf("QueryValue(%q, %q) = %q, url.ParseQuery gives %q", raw, name, got, want)
 		}
 	})
 }
