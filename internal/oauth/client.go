@@ -125,7 +125,7 @@ func (c *Client) Exchange(ctx context.Context, r ExchangeRequest) (TokenResult, 
 	}
 	callbackMeta := map[string]any{}
 	for _, name := range t.RedirectURIMetadata {
-		if v := r.CallbackQuery.Get(name); v != "" {
+		if v := r.CallbackQuery.Get(name); v != "" && storable(v) {
 			callbackMeta[name] = v
 		}
 	}

@@ -107,3 +107,32 @@ func TestGuardTransportWrapsOnce(t *testing.T) {
 		t.Fatal("guardTransport wrapped twice")
 	}
 }
+
+// TestNULValuesNotKept checks that metadata and connection config taken
+// from a token response or a callback drop values holding a NUL character:
+// PostgreSQL cannot store them, and a refresh whose write it refused would
+// lose the provider's new (rotated) tokens.
+func TestNULValuesNotKept(t *testing.T) {
+	p := newScripted(t, jsonReply(200, `{"access_token":"at","refresh_token":"rt","instance_url":"https://x\u0000","team":{"id":"T\u0000"},"ok_value":"fine"}`))
+	tmpl := &provider.Template{Name: "nul", AuthMode: provider.OAuth2, AuthorizationURL: p.URL + "/a", TokenURL: p.URL + "/token",
+		TokenResponseMetadata: []string{"instance_url", "team.id", "ok_value"}, RedirectURIMetadata: []string{"realm"},
+		ConnectionConfig: []provider.Field{{Name: "instance_url", Automated: true}, {Name: "realm", Automated: true}}}
+	res, err := testClient().Exchange(context.Background(), ExchangeRequest{Template: tmpl, Integration: integ("id", "s"), Code: "c",
+		CallbackURL: "http://cb", CallbackQuery: map[string][]string{"realm": {"r\x00"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range res.Metadata {
+		if s, _ := v.(string); strings.ContainsRune(s, 0) {
+			t.Errorf("metadata %s holds a NUL", k)
+		}
+	}
+	for k, v := range res.ConnectionConfig {
+		if s, _ := v.(string); strings.ContainsRune(s, 0) {
+			t.Errorf("connection config %s holds a NUL", k)
+		}
+	}
+	if res.Metadata["ok_value"] != "fine" {
+		t.Errorf("a clean value was dropped: %v", res.Metadata)
+	}
+}

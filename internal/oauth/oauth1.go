@@ -380,7 +380,7 @@ func (c *Client) AccessToken(ctx context.Context, r OAuth1AccessRequest) (TokenR
 	}
 	md := map[string]any{}
 	for _, name := range t.RedirectURIMetadata {
-		if v := r.CallbackQuery.Get(name); v != "" {
+		if v := r.CallbackQuery.Get(name); v != "" && storable(v) {
 			md[name] = v
 		}
 	}

@@ -302,14 +302,20 @@ func lookupPath(m map[string]any, path string) any {
 	return cur
 }
 
+// storable reports whether a string from a provider or a callback may go
+// into the connection's metadata or config: PostgreSQL stores no NUL
+// character, and a refresh whose metadata it refused would lose the new
+// tokens. Such values are dropped, on every driver alike.
+func storable(s string) bool { return strings.IndexByte(s, 0) < 0 }
+
 // pickMetadata copies the named values (dotted paths allowed) of a token
-// response: strings, numbers and booleans.
+// response: strings (without NUL characters), numbers and booleans.
 func pickMetadata(raw map[string]any, names []string) map[string]any {
 	md := map[string]any{}
 	for _, n := range names {
 		switch v := lookupPath(raw, n).(type) {
 		case string:
-			if v != "" {
+			if v != "" && storable(v) {
 				md[n] = v
 			}
 		case json.Number, bool, float64:
@@ -329,9 +335,9 @@ func automatedConfig(t *provider.Template, md, raw map[string]any, query url.Val
 		}
 		if v, ok := md[f.Name]; ok {
 			cc[f.Name] = v
-		} else if v, ok := raw[f.Name].(string); ok && v != "" {
+		} else if v, ok := raw[f.Name].(string); ok && v != "" && storable(v) {
 			cc[f.Name] = v
-		} else if v := query.Get(f.Name); v != "" {
+		} else if v := query.Get(f.Name); v != "" && storable(v) {
 			cc[f.Name] = v
 		}
 	}
