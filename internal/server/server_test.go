@@ -272,7 +272,8 @@ func TestConfigValidation(t *testing.T) {
 		{"form content type", "POST", `provider_config_key=x`, "application/x-www-form-urlencoded", 415, "invalid_content_type", ""},
 		{"oversized", "POST", `{"provider_config_key":"` + strings.Repeat("a", 2<<20) + `"}`, "application/json", 413, "request_too_large", ""},
 		{"overlong key", "POST", `{"provider_config_key":"` + strings.Repeat("k", 300) + `","provider":"github"}`, "application/json", 400, "invalid_provider_config", ""},
-		{"control chars in key", "POST", `{"provider_config_key":"a\u0000b","provider":"github"}`, "application/json", 400, "invalid_provider_config", ""},
+		{"control chars in key", "POST", `{"provider_config_key":"a\u0001b","provider":"github"}`, "application/json", 400, "invalid_provider_config", ""},
+		{"NUL in a value", "POST", `{"provider_config_key":"a\u0000b","provider":"github"}`, "application/json", 400, "invalid_body", "NUL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
