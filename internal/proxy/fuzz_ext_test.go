@@ -98,4 +98,3 @@ func validHeaderName(s string) bool {
 	}
 	return true
 }
-
