@@ -91,3 +91,22 @@ func FuzzProviderError(f *testing.F) {
 		}
 	})
 }
+
+// TestExpiresAtBounds checks an absolute expiry is believed only between
+// 1970 and the year 5138, as text as well as as a number. Regression (found
+// by FuzzTokenResponse): "0000-01-01 0:00:00" was taken as an expiry, so
+// the token counted as expired forever and every read refreshed it.
+func TestExpiresAtBounds(t *testing.T) {
+	tests := []struct {
+		in   any
+		want bool
+	}{
+		{"0000-01-01 0:00:00", false}, {"1969-12-31T23:59:59Z", false}, {"9999-12-31T23:59:59Z", false},
+		{"2030-01-01T00:00:00Z", true}, {json.Number("0"), false}, {json.Number("1e12"), false}, {json.Number("1900000000"), true},
+	}
+	for _, tc := range tests {
+		if _, ok := parseExpiresAt(tc.in); ok != tc.want {
+			t.Errorf("parseExpiresAt(%v) ok = %v, want %v", tc.in, ok, tc.want)
+		}
+	}
+}

@@ -200,6 +200,12 @@ func parseExpiresAt(v any) (time.Time, bool) {
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05", time.RFC1123, time.RFC1123Z} {
 		if t, err := time.Parse(layout, s); err == nil {
+			// The bounds of the numeric form: a date before 1970 (an
+			// always-expired token, refreshed on every read) or past the
+			// year 5138 is no expiry.
+			if t.Unix() <= 0 || t.Unix() > 1e11 {
+				return time.Time{}, false
+			}
 			return t.UTC(), true
 		}
 	}
