@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/nango-go/nango/internal/secret"
@@ -77,9 +78,10 @@ func FuzzSecretKeyFromHeader(f *testing.F) {
 				t.Fatalf("Basic header %q: user %q but key %q, %v", h, user, k, kok)
 			}
 		}
-		// A key without spaces or colons survives both schemes.
+		// A key without spaces (Unicode ones included: the header is
+		// trimmed) or colons survives both schemes.
 		k := strings.Map(func(r rune) rune {
-			if r == ' ' || r == ':' || r < 0x21 || r == 0x7f || r == utf8.RuneError {
+			if unicode.IsSpace(r) || r == ':' || r < 0x21 || r == 0x7f || r == utf8.RuneError {
 				return -1
 			}
 			return r
