@@ -451,7 +451,13 @@ func TestHeroku(t *testing.T) {
 func TestDockerfile(t *testing.T) {
 	df := string(read(t, "Dockerfile"))
 	goMod := string(read(t, "../go.mod"))
-	m := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(goMod)
+	// The image is built with the toolchain go.mod asks for (its toolchain
+	// line, which carries the standard library's security fixes), else its
+	// go line.
+	m := regexp.MustCompile(`(?m)^toolchain go(\S+)$`).FindStringSubmatch(goMod)
+	if m == nil {
+		m = regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(goMod)
+	}
 	if m == nil {
 		t.Fatal("go.mod has no go directive")
 	}
