@@ -236,13 +236,23 @@ describe('our /sdk/nango.js against @nangohq/frontend@0.16.1', () => {
 
   test('closing the popup before the server acknowledges also rejects window_closed', async (t) => {
     if (!need(t)) return;
-    const r = await clickAuth(s, {
-      key: s.keys.long,
-      id: `${s.runId}-closed-early`,
-      timeoutMs: 10000,
-      onPopup: (popup) => popup.close(),
-    });
-    assert.equal(r.error?.type, 'window_closed', JSON.stringify(r));
+    // The popup is closed as soon as it opens, without waiting for the
+    // acknowledgement. /oauth/connect is held so that, however the close and
+    // the acknowledgement race, the flow itself cannot finish first (on a
+    // fast machine it did, and the test saw a success).
+    const b = await s.browser('ours');
+    const st = await stall(b.context);
+    try {
+      const r = await clickAuth(s, {
+        key: s.keys.long,
+        id: `${s.runId}-closed-early`,
+        timeoutMs: 10000,
+        onPopup: (popup) => popup.close(),
+      });
+      assert.equal(r.error?.type, 'window_closed', JSON.stringify(r));
+    } finally {
+      await st.release();
+    }
   });
 
   test('the timeout option rejects with {type: "timeout"} and closes the popup', async (t) => {
