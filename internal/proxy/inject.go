@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nango-go/nango/internal/httpx"
+	"github.com/nango-go/nango/internal/oauth"
 	"github.com/nango-go/nango/internal/provider"
 	"github.com/nango-go/nango/internal/store"
 )
@@ -138,14 +139,14 @@ func (c *call) headers(p *plan, method string, now time.Time) (http.Header, *htt
 		if isForm(out.Get("Content-Type")) {
 			form = p.body.bytes()
 		}
-		auth, err := signOAuth1(oauth1Request{
+		auth, err := oauth.SignOAuth1(oauth.OAuth1Signing{
 			Method:          method,
 			URL:             p.target,
 			Form:            form,
 			ConsumerKey:     p.in.ClientID,
-			ConsumerSecret:  p.in.ClientSecret.Reveal(),
+			ConsumerSecret:  p.in.ClientSecret,
 			Token:           cr.OAuthToken.Reveal(),
-			TokenSecret:     cr.OAuthTokenSecret.Reveal(),
+			TokenSecret:     cr.OAuthTokenSecret,
 			SignatureMethod: p.tmpl.SignatureMethod,
 			Timestamp:       now.Unix(),
 		})

@@ -3,72 +3,11 @@ package proxy
 import (
 	"net/http"
 	"net/netip"
-	"net/url"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/nango-go/nango/internal/provider"
 )
-
-func TestSignOAuth1PublishedExample(t *testing.T) {
-	// OAuth Core 1.0 appendix A.5: the signer, fed the example's nonce and
-	// timestamp, must produce the published signature.
-	u, _ := url.Parse("http://photos.example.net/photos?file=vacation.jpg&size=original")
-	h, err := signOAuth1(oauth1Request{
-		Method: "GET", URL: u, ConsumerKey: "dpf43f3p2l4k3l03", ConsumerSecret: "kd94hf93k423kf44",
-		Token: "nnch734d00sl2jdk", TokenSecret: "pfkkdhi9sl3r4s00", Timestamp: 1191242096, Nonce: "kllo9940pd9333jh",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := `OAuth oauth_consumer_key="dpf43f3p2l4k3l03", oauth_nonce="kllo9940pd9333jh", oauth_signature="tR3%2BTy81lMeYAr%2FFid0kMTYa%2FWM%3D", oauth_signature_method="HMAC-SHA1", oauth_timestamp="1191242096", oauth_token="nnch734d00sl2jdk", oauth_version="1.0"`
-	if h != want {
-		t.Errorf("header\n got %s\nwant %s", h, want)
-	}
-}
-
-func TestSignOAuth1Errors(t *testing.T) {
-	u, _ := url.Parse("https://api.example.com/x")
-	tests := []struct {
-		name   string
-		method string
-		secret string
-	}{
-		{"unknown method", "HMAC-SHA256", "s"},
-		{"rsa without a PEM key", provider.SignatureRSASHA1, "not a key"},
-		{"rsa with a non-RSA PEM", provider.SignatureRSASHA1, "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF\n-----END PRIVATE KEY-----\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := signOAuth1(oauth1Request{Method: "GET", URL: u, ConsumerKey: "k", ConsumerSecret: tt.secret, SignatureMethod: tt.method, Timestamp: 1})
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if len(tt.secret) > 10 && strings.Contains(err.Error(), tt.secret[:10]) {
-				t.Errorf("error %q quotes the secret", err)
-			}
-		})
-	}
-}
-
-func TestBaseURI(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"HTTP://Example.COM:80/r%20v/X?id=123", "http://example.com/r%20v/X"},
-		{"https://www.example.net:8080/?q=1", "https://www.example.net:8080/"},
-		{"https://api.example.com:443", "https://api.example.com/"},
-		{"http://[::1]:8080/a", "http://[::1]:8080/a"},
-	}
-	for _, tt := range tests {
-		u, err := url.Parse(tt.in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := baseURI(u); got != tt.want {
-			t.Errorf("baseURI(%s) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
 
 func TestParseRetryHints(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
