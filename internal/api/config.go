@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -111,6 +112,11 @@ type configBody struct {
 	OAuthScopes       Scopes `json:"oauth_scopes"`
 }
 
+func (b configBody) write() IntegrationWrite {
+	return IntegrationWrite{Key: b.ProviderConfigKey, Provider: b.Provider, ClientID: b.OAuthClientID,
+		ClientSecret: b.OAuthClientSecret, Scopes: b.OAuthScopes}
+}
+
 // NeedsClient reports whether integrations of template t must hold an OAuth
 // client id and secret: OAUTH2 and OAUTH1 always; OAUTH2_CC unless the
 // template takes the client credentials per connection (it declares
@@ -127,34 +133,89 @@ func NeedsClient(t *provider.Template) bool {
 	return false
 }
 
-// validate checks the body in the reference's order.
-func (a *API) validate(b *configBody) *httpx.Error {
-	if b.ProviderConfigKey == "" {
+// IntegrationWrite is a create or update of an integration from a JSON
+// body: POST/PUT /config and the dashboard's /api/v1/integration, which name
+// the same fields differently.
+type IntegrationWrite struct {
+	Key, Provider, ClientID, ClientSecret string
+	Scopes                                Scopes
+}
+
+// maxIntegrationField bounds client ids, secrets and scopes.
+const maxIntegrationField = 16 * 1024
+
+// Validate checks w in the reference's order: key, provider, template,
+// client id, client secret.
+func (w IntegrationWrite) Validate(templates TemplateLookup) *httpx.Error {
+	if w.Key == "" {
 		return httpx.E("missing_provider_config")
 	}
-	if e := CheckKey("provider_config_key", b.ProviderConfigKey); e != nil {
+	if e := CheckKey("provider_config_key", w.Key); e != nil {
 		return e
 	}
-	if b.Provider == "" {
+	if w.Provider == "" {
 		return httpx.E("missing_provider_template")
 	}
-	t, ok := a.d.Templates(b.Provider)
+	t, ok := templates(w.Provider)
 	if !ok {
 		return httpx.E("unknown_provider_template")
 	}
 	needsClient := NeedsClient(t)
-	if needsClient && b.OAuthClientID == "" {
+	if needsClient && w.ClientID == "" {
 		return httpx.E("missing_client_id")
 	}
-	if needsClient && b.OAuthClientSecret == "" {
+	if needsClient && w.ClientSecret == "" {
 		return httpx.E("missing_client_secret")
 	}
-	for name, v := range map[string]string{"oauth_client_id": b.OAuthClientID, "oauth_client_secret": b.OAuthClientSecret, "oauth_scopes": b.OAuthScopes.Value} {
-		if len(v) > 16*1024 {
-			return httpx.Ef("invalid_body", "Field '%s' is longer than 16384 bytes.", name)
+	for name, v := range map[string]string{"oauth_client_id": w.ClientID, "oauth_client_secret": w.ClientSecret, "oauth_scopes": w.Scopes.Value} {
+		if len(v) > maxIntegrationField {
+			return httpx.Ef("invalid_body", "Field '%s' is longer than %d bytes.", name, maxIntegrationField)
 		}
 	}
 	return nil
+}
+
+// CreateIntegration validates w and stores it, scopes normalised (absent =
+// "", Part A). The error is an *httpx.Error for bad input (including
+// duplicate_provider_config) or a store error.
+func CreateIntegration(ctx context.Context, st store.Store, templates TemplateLookup, w IntegrationWrite) (store.Integration, error) {
+	if e := w.Validate(templates); e != nil {
+		return store.Integration{}, e
+	}
+	in := store.Integration{
+		Key:          w.Key,
+		Provider:     w.Provider,
+		ClientID:     w.ClientID,
+		ClientSecret: secret.String(w.ClientSecret),
+		Scopes:       NormalizeScopes(w.Scopes.Value),
+	}
+	err := st.CreateIntegration(ctx, &in)
+	if errors.Is(err, store.ErrConflict) {
+		return in, httpx.E("duplicate_provider_config")
+	}
+	return in, err
+}
+
+// UpdateIntegration validates w and replaces the stored integration's
+// provider, client and (when sent) scopes, normalised. An unknown key is
+// unknown_provider_config.
+func UpdateIntegration(ctx context.Context, st store.Store, templates TemplateLookup, w IntegrationWrite) error {
+	if e := w.Validate(templates); e != nil {
+		return e
+	}
+	_, err := st.UpdateIntegration(ctx, w.Key, func(in *store.Integration) error {
+		in.Provider = w.Provider
+		in.ClientID = w.ClientID
+		in.ClientSecret = secret.String(w.ClientSecret)
+		if w.Scopes.Set {
+			in.Scopes = NormalizeScopes(w.Scopes.Value)
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return httpx.E("unknown_provider_config")
+	}
+	return err
 }
 
 func (a *API) createConfig(w http.ResponseWriter, r *http.Request) {
@@ -163,22 +224,7 @@ func (a *API) createConfig(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, e)
 		return
 	}
-	if e := a.validate(&b); e != nil {
-		httpx.WriteError(w, r, e)
-		return
-	}
-	in := store.Integration{
-		Key:          b.ProviderConfigKey,
-		Provider:     b.Provider,
-		ClientID:     b.OAuthClientID,
-		ClientSecret: secret.String(b.OAuthClientSecret),
-		Scopes:       NormalizeScopes(b.OAuthScopes.Value), // absent = "" (Part A)
-	}
-	err := a.d.Store.CreateIntegration(r.Context(), &in)
-	if errors.Is(err, store.ErrConflict) {
-		httpx.WriteError(w, r, httpx.E("duplicate_provider_config"))
-		return
-	}
+	in, err := CreateIntegration(r.Context(), a.d.Store, a.d.Templates, b.write())
 	if err != nil {
 		httpx.WriteError(w, r, err)
 		return
@@ -193,24 +239,7 @@ func (a *API) updateConfig(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, e)
 		return
 	}
-	if e := a.validate(&b); e != nil {
-		httpx.WriteError(w, r, e)
-		return
-	}
-	_, err := a.d.Store.UpdateIntegration(r.Context(), b.ProviderConfigKey, func(in *store.Integration) error {
-		in.Provider = b.Provider
-		in.ClientID = b.OAuthClientID
-		in.ClientSecret = secret.String(b.OAuthClientSecret)
-		if b.OAuthScopes.Set {
-			in.Scopes = NormalizeScopes(b.OAuthScopes.Value)
-		}
-		return nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		httpx.WriteError(w, r, httpx.E("unknown_provider_config"))
-		return
-	}
-	if err != nil {
+	if err := UpdateIntegration(r.Context(), a.d.Store, a.d.Templates, b.write()); err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}

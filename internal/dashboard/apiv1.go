@@ -113,84 +113,34 @@ type integrationBody struct {
 	Scopes            api.Scopes `json:"scopes"`
 }
 
-// validate applies POST /config's checks with this body's field names.
-func (h *Handler) validateBody(b *integrationBody) *httpx.Error {
-	if b.ProviderConfigKey == "" {
-		return httpx.E("missing_provider_config")
-	}
-	if e := api.CheckKey("provider_config_key", b.ProviderConfigKey); e != nil {
-		return e
-	}
-	if b.Provider == "" {
-		return httpx.E("missing_provider_template")
-	}
-	t, ok := h.d.Catalog.Get(b.Provider)
-	if !ok {
-		return httpx.E("unknown_provider_template")
-	}
-	if api.NeedsClient(t) && b.ClientID == "" {
-		return httpx.E("missing_client_id")
-	}
-	if api.NeedsClient(t) && b.ClientSecret == "" {
-		return httpx.E("missing_client_secret")
-	}
-	for name, v := range map[string]string{"client_id": b.ClientID, "client_secret": b.ClientSecret, "scopes": b.Scopes.Value} {
-		if len(v) > maxField {
-			return httpx.Ef("invalid_body", "Field '%s' is longer than %d bytes.", name, maxField)
-		}
-	}
-	return nil
+func (b integrationBody) write() api.IntegrationWrite {
+	return api.IntegrationWrite{Key: b.ProviderConfigKey, Provider: b.Provider, ClientID: b.ClientID,
+		ClientSecret: b.ClientSecret, Scopes: b.Scopes}
 }
 
-// apiCreateIntegration is POST /api/v1/integration.
+// apiCreateIntegration is POST /api/v1/integration: POST /config's checks
+// and storage with this body's field names; an empty 200.
 func (h *Handler) apiCreateIntegration(w http.ResponseWriter, r *http.Request) {
 	var b integrationBody
 	if e := httpx.DecodeJSON(w, r, &b, 0); e != nil {
 		httpx.WriteError(w, r, e)
 		return
 	}
-	if e := h.validateBody(&b); e != nil {
-		httpx.WriteError(w, r, e)
-		return
-	}
-	in := store.Integration{Key: b.ProviderConfigKey, Provider: b.Provider, ClientID: b.ClientID,
-		ClientSecret: secret.String(b.ClientSecret), Scopes: api.NormalizeScopes(b.Scopes.Value)}
-	err := h.d.Store.CreateIntegration(r.Context(), &in)
-	if errors.Is(err, store.ErrConflict) {
-		httpx.WriteError(w, r, httpx.E("duplicate_provider_config"))
-		return
-	}
-	if err != nil {
+	if _, err := api.CreateIntegration(r.Context(), h.d.Store, h.d.Catalog.Get, b.write()); err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
 	httpx.WriteEmpty(w)
 }
 
-// apiUpdateIntegration is PUT /api/v1/integration (scopes stored as sent,
-// as the reference).
+// apiUpdateIntegration is PUT /api/v1/integration.
 func (h *Handler) apiUpdateIntegration(w http.ResponseWriter, r *http.Request) {
 	var b integrationBody
 	if e := httpx.DecodeJSON(w, r, &b, 0); e != nil {
 		httpx.WriteError(w, r, e)
 		return
 	}
-	if e := h.validateBody(&b); e != nil {
-		httpx.WriteError(w, r, e)
-		return
-	}
-	_, err := h.d.Store.UpdateIntegration(r.Context(), b.ProviderConfigKey, func(in *store.Integration) error {
-		in.Provider, in.ClientID, in.ClientSecret = b.Provider, b.ClientID, secret.String(b.ClientSecret)
-		if b.Scopes.Set {
-			in.Scopes = b.Scopes.Value
-		}
-		return nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		httpx.WriteError(w, r, httpx.E("unknown_provider_config"))
-		return
-	}
-	if err != nil {
+	if err := api.UpdateIntegration(r.Context(), h.d.Store, h.d.Catalog.Get, b.write()); err != nil {
 		httpx.WriteError(w, r, err)
 		return
 	}
