@@ -174,8 +174,19 @@ func (b *browser) waitFor(expr string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 40*time.Second)
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(35*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
-		b.t.Fatalf("waiting for %s: %v (page text: %s)", expr, err, clipText(b.pageText()))
+	for attempt := 1; ; attempt++ {
+		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(35*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
+		// A poll started while Chromium swaps the page's execution context
+		// (just after a navigation) fails with "Cannot find context with
+		// specified id": poll again in the new context.
+		if err != nil && attempt < 5 && strings.Contains(err.Error(), "Cannot find context with specified id") && ctx.Err() == nil {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		if err != nil {
+			b.t.Fatalf("waiting for %s: %v (page text: %s)", expr, err, clipText(b.pageText()))
+		}
+		return
 	}
 }
 
