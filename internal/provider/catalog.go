@@ -54,11 +54,13 @@ func (c *Catalog) Len() int { return len(c.sorted) }
 
 // entry is one template as written in one file, before alias resolution.
 type entry struct {
-	name  string
-	file  string
-	key   *yaml.Node // the template's name node
-	node  *yaml.Node // the template's map
-	own   Template   // the template's own keys
+	name string
+	file string
+	line int // of the template's name
+	// node is the template's map, for alias resolution and error locations;
+	// nil for the built-in catalog's non-alias templates (see parseBuiltin).
+	node  *yaml.Node
+	own   Template // the template's own keys
 	alias string
 	// trusted entries come from the embedded catalog, which the package tests
 	// validate fully; Load skips their URL checks to start fast.
@@ -80,10 +82,21 @@ func builtinEntries() ([]*entry, error) {
 }
 
 // parseBuiltin parses the embedded catalog, using every available core.
+//
+// The entries are kept for the life of the process (every Load combines
+// them with its extra file), so they keep only what a later build needs:
+// the decoded templates, and the YAML trees of aliases (applied over their
+// target at each build). The other trees (about 7 MB for the whole
+// catalog) are dropped; an error later located in such a template (an
+// extra file's alias inheriting a key from it) points at the template's
+// name line rather than the key's.
 func parseBuiltin() ([]*entry, error) {
 	entries, err := parseChunked(BuiltinFile, builtinYAML, runtime.GOMAXPROCS(0))
 	for _, e := range entries {
 		e.trusted = true
+		if e.alias == "" {
+			e.node = nil
+		}
 	}
 	return entries, err
 }
@@ -220,7 +233,7 @@ func parseFileAt(file string, data []byte, lineOffset int) ([]*entry, error) {
 			d.errorf(v, "expected a map of template keys, got %s", kindName(v))
 			return
 		}
-		e := &entry{name: name, file: file, key: k, node: v}
+		e := &entry{name: name, file: file, line: k.Line, node: v}
 		e.alias = d.apply(&e.own, v)
 		entries = append(entries, e)
 	})
@@ -367,7 +380,7 @@ func resolveEntry(e *entry, byName map[string]*entry) (*Template, []*Error) {
 // at builds an Error located at key of the entry (or of its alias target
 // when the entry inherits that key), else at the template name.
 func at(e, target *entry, key, format string, args ...any) *Error {
-	file, line := e.file, e.key.Line
+	file, line := e.file, e.line
 	if n := keyNode(e.node, key); n != nil {
 		line = n.Line
 	} else if target != nil {

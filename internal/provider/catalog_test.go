@@ -472,8 +472,8 @@ func TestChunkedParse(t *testing.T) {
 		}
 		for i := range whole {
 			a, b := whole[i], parts[i]
-			if a.name != b.name || a.key.Line != b.key.Line || !reflect.DeepEqual(a.own, b.own) {
-				t.Fatalf("n=%d: entry %d differs: %s:%d vs %s:%d", n, i, a.name, a.key.Line, b.name, b.key.Line)
+			if a.name != b.name || a.line != b.line || !reflect.DeepEqual(a.own, b.own) {
+				t.Fatalf("n=%d: entry %d differs: %s:%d vs %s:%d", n, i, a.name, a.line, b.name, b.line)
 			}
 		}
 	}
@@ -609,5 +609,37 @@ func TestTemplateHelpers(t *testing.T) {
 	}
 	if _, ok := c.Get("no-such-provider"); ok {
 		t.Error("Get found an unknown template")
+	}
+}
+
+// TestBuiltinKeepsOnlyAliasTrees: the built-in entries, kept for the life of
+// the process, hold the YAML trees of aliases only (applied at every build),
+// and an extra file's alias of a built-in template still resolves.
+func TestBuiltinKeepsOnlyAliasTrees(t *testing.T) {
+	entries, err := builtinEntries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliases, trees := 0, 0
+	for _, e := range entries {
+		if e.alias != "" {
+			aliases++
+			if e.node == nil {
+				t.Errorf("alias %s lost its YAML tree", e.name)
+			}
+		} else if e.node != nil {
+			trees++
+		}
+		if e.line <= 0 {
+			t.Errorf("%s: line %d", e.name, e.line)
+		}
+	}
+	if aliases == 0 || trees != 0 {
+		t.Errorf("%d aliases; %d non-alias templates keep their YAML tree, want 0", aliases, trees)
+	}
+	c := mustLoad(t, writeFile(t, "my-github:\n  alias: github\n  display_name: Our GitHub\n"))
+	got, want := mustGet(t, c, "my-github"), mustGet(t, mustLoad(t, ""), "github")
+	if got.TokenURL != want.TokenURL || got.AuthorizationURL != want.AuthorizationURL || got.DisplayName != "Our GitHub" || got.Alias != "github" {
+		t.Errorf("alias of a built-in template: %+v", got)
 	}
 }
