@@ -49,7 +49,7 @@ func (a *API) listConfigs(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]configJSON, 0, len(list))
 	for _, in := range list {
-		out = append(out, toConfigJSON(in.Integration))
+		out = append(out, toConfigJSON(in))
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"configs": out})
 }

@@ -68,9 +68,14 @@ func (h *Handler) apiIntegrations(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, r, err)
 		return
 	}
+	counts, err := h.d.Store.CountConnections(r.Context())
+	if err != nil {
+		httpx.WriteError(w, r, err)
+		return
+	}
 	out := make([]integrationListJSON, len(list))
 	for i, in := range list {
-		out[i] = integrationListJSON{UniqueKey: in.Key, Provider: in.Provider, ConnectionCount: in.ConnectionCount, CreationDate: store.FormatTime(in.CreatedAt)}
+		out[i] = integrationListJSON{UniqueKey: in.Key, Provider: in.Provider, ConnectionCount: counts[in.Key], CreationDate: store.FormatTime(in.CreatedAt)}
 		if t, ok := h.d.Catalog.Get(in.Provider); ok {
 			out[i].ConnectionConfigParams = t.ConnectionConfigParams()
 			if out[i].ConnectionConfigParams == nil {

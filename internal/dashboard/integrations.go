@@ -51,9 +51,14 @@ func (h *Handler) integrations(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	counts, err := h.d.Store.CountConnections(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	rows := make([]integrationRow, 0, len(list))
 	for _, in := range list {
-		row := integrationRow{Key: in.Key, Provider: in.Provider, Display: in.Provider, Count: in.ConnectionCount, Created: in.CreatedAt}
+		row := integrationRow{Key: in.Key, Provider: in.Provider, Display: in.Provider, Count: counts[in.Key], Created: in.CreatedAt}
 		if t, ok := h.d.Catalog.Get(in.Provider); ok {
 			row.Known, row.Display, row.Mode = true, t.DisplayName, string(t.AuthMode)
 		}

@@ -31,6 +31,7 @@ func (h *Handler) funcs() template.FuncMap {
 		"json":     prettyJSON,
 		"link":     link,
 		"count":    fmtCount,
+		"total":    fmtTotal,
 		"duration": fmtDuration,
 		"expired":  h.expired,
 		"modeName": modeName,
@@ -194,6 +195,16 @@ func link(path string, kv ...any) string {
 		return path
 	}
 	return path + "?" + q.Encode()
+}
+
+// fmtTotal writes a count of connections as the store computes it
+// (store.Options.CountCap: above the cap it reports cap+1): "10,000+" for
+// more than the cap, else n with thousands separators.
+func fmtTotal(n int64) string {
+	if n > store.DefaultCountCap {
+		return fmtCount(store.DefaultCountCap) + "+"
+	}
+	return fmtCount(n)
 }
 
 // fmtCount writes n with thousands separators.

@@ -55,9 +55,17 @@ type Store interface {
 	CreateIntegration(ctx context.Context, in *Integration) error
 	// GetIntegration returns the integration with that key, or ErrNotFound.
 	GetIntegration(ctx context.Context, key string) (Integration, error)
-	// ListIntegrations returns every integration with its connection count,
-	// newest first, client secrets opened (GET /config shows them).
-	ListIntegrations(ctx context.Context) ([]IntegrationSummary, error)
+	// ListIntegrations returns every integration, newest first, client
+	// secrets opened (GET /config shows them). It counts nothing (see
+	// CountConnections), so its cost does not grow with the connections.
+	ListIntegrations(ctx context.Context) ([]Integration, error)
+	// CountConnections returns the number of connections of every
+	// integration, keyed by integration key (integrations without
+	// connections map to 0), each counted up to the store's count cap
+	// (Options.CountCap): a value of cap+1 means "more than cap". It reads
+	// at most cap+1 index entries per integration, however many
+	// connections there are.
+	CountConnections(ctx context.Context) (map[string]int64, error)
 	// UpdateIntegration reads the integration, calls fn on a copy inside a
 	// transaction that holds the row, and writes the result unless fn returns
 	// an error (which is returned as is). Key, ID and CreatedAt cannot be
@@ -78,7 +86,14 @@ type Store interface {
 	// GetConnection returns one connection with its credentials opened, or
 	// ErrNotFound.
 	GetConnection(ctx context.Context, providerConfigKey, connectionID string) (Connection, error)
-	// ListConnections returns a page of connection summaries (no secrets).
+	// ListConnections returns a page of connection summaries (no secrets)
+	// and the number of connections matching the filter, counted up to the
+	// store's count cap (ConnectionPage.Total). A page reads the
+	// connections newest first and stops once it is full, so paging costs
+	// the same however many connections there are; a search (Filter.Search)
+	// may read every connection that does not match before its page is
+	// full (PostgreSQL answers it from a trigram index where the pg_trgm
+	// extension is available).
 	ListConnections(ctx context.Context, f ConnectionFilter) (ConnectionPage, error)
 	// UpdateConnection is UpdateIntegration for connections: fn runs on a copy
 	// inside a transaction holding the row (no lost update under concurrency),
@@ -173,6 +188,24 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock used for timestamps; nil means time.Now.
 	Now func() time.Time
+	// CountCap bounds the counts of listings (ConnectionPage.Total,
+	// CountConnections): a count above it is reported as CountCap+1. 0
+	// means DefaultCountCap; tests lower it.
+	CountCap int
+}
+
+// DefaultCountCap is the default Options.CountCap: a listing counts up to
+// 10,000 connections and reports 10,001 for "more" (the dashboard shows
+// "10,000+"), so its cost stays flat with a million connections.
+const DefaultCountCap = 10_000
+
+// CountCapOf returns o's count cap: o.CountCap, or DefaultCountCap when it
+// is not positive.
+func CountCapOf(o Options) int {
+	if o.CountCap > 0 {
+		return o.CountCap
+	}
+	return DefaultCountCap
 }
 
 // Plaintext is the Sealer used when encryption is off.

@@ -39,13 +39,6 @@ func (i Integration) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("key", i.Key), slog.String("provider", i.Provider))
 }
 
-// IntegrationSummary is an integration with the number of its connections, for
-// listings.
-type IntegrationSummary struct {
-	Integration
-	ConnectionCount int64
-}
-
 // Credentials is the secret part of a connection. Which fields are set depends
 // on Type. The whole value is encrypted at rest when a key is configured.
 // Its JSON encoding (MarshalJSON) is the wire and storage shape of the
@@ -148,7 +141,8 @@ type ConnectionFilter struct {
 type ConnectionPage struct {
 	Connections []ConnectionSummary
 	// Total is the number of connections matching the filter, ignoring
-	// BeforeID and Limit.
+	// BeforeID and Limit, counted up to the store's count cap
+	// (Options.CountCap): cap+1 means "more than cap".
 	Total int64
 }
 

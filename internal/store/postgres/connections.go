@@ -117,8 +117,15 @@ func (s *Store) GetConnection(ctx context.Context, providerConfigKey, connection
 }
 
 // ListConnections returns a page of summaries, never opening credentials.
-// Total and page come from one statement, hence one snapshot; a search
-// scans the covering index connections_listing newest first.
+// Total and page come from one statement, hence one snapshot. The total
+// counts at most the count cap plus one matching rows. A page reads the
+// connections newest first (the primary key, or the index of one
+// integration's connections) and stops when it is full; a search either
+// scans the covering index connections_listing newest first, stopping
+// likewise, or — when few rows match — reads the matches from the trigram
+// index connections_search (migration 0002) and sorts them: the statement
+// is planned for its own search text (an unnamed statement), so the
+// planner can tell which.
 func (s *Store) ListConnections(ctx context.Context, f store.ConnectionFilter) (store.ConnectionPage, error) {
 	var (
 		conds []string
@@ -128,6 +135,7 @@ func (s *Store) ListConnections(ctx context.Context, f store.ConnectionFilter) (
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
+	mode := pgx.QueryExecModeCacheStatement
 	if f.ProviderConfigKey != "" {
 		conds = append(conds, "provider_config_key = "+arg(f.ProviderConfigKey))
 	}
@@ -136,10 +144,12 @@ func (s *Store) ListConnections(ctx context.Context, f store.ConnectionFilter) (
 	}
 	if f.Search != "" {
 		// Lower-cased here rather than with lower($n), which a generic plan
-		// would evaluate once per row.
+		// would evaluate once per row; planned for this text.
 		conds = append(conds, "connection_id_lower LIKE "+arg(likePattern(strings.ToLower(f.Search))))
+		mode = pgx.QueryExecModeExec
 	}
 	countWhere := whereClause(conds)
+	capArg := arg(int64(s.countCap) + 1)
 	if f.BeforeID > 0 {
 		conds = append(conds, "id < "+arg(f.BeforeID))
 	}
@@ -162,11 +172,11 @@ func (s *Store) ListConnections(ctx context.Context, f store.ConnectionFilter) (
 		page = `SELECT ` + cols + ` FROM connections c LEFT JOIN integrations i ON i.unique_key = c.provider_config_key` +
 			whereClause(conds) + ` ORDER BY c.id DESC LIMIT ` + limitArg
 	}
-	q := `SELECT t.total, p.* FROM (SELECT count(*) AS total FROM connections` + countWhere + `) t
+	q := `SELECT t.total, p.* FROM (SELECT count(*) AS total FROM (SELECT 1 FROM connections` + countWhere + ` LIMIT ` + capArg + `) m) t
 		LEFT JOIN LATERAL (` + page + `) p ON true ORDER BY p.id DESC`
 
 	out := store.ConnectionPage{Connections: []store.ConnectionSummary{}}
-	rows, err := s.pool.Query(ctx, q, args...)
+	rows, err := s.pool.Query(ctx, q, append([]any{mode}, args...)...)
 	if err != nil {
 		return out, dbErr(err)
 	}

@@ -54,8 +54,11 @@ func (s *Store) Publish(ctx context.Context, ev store.Event) error {
 
 // Subscribe returns every event published on this database and schema. The
 // first call starts the store's listener: one dedicated connection that
-// LISTENs and reconnects when it drops, sending store.TopicReset to
-// subscribers after each reconnection since events may have been missed.
+// LISTENs and reconnects when it drops. Subscribers receive
+// store.TopicReset as soon as the connection is found lost (events
+// committed from then until the listener is back are not delivered: caches
+// must stop trusting themselves at once, not when it reconnects) and again
+// after each reconnection.
 func (s *Store) Subscribe() (<-chan store.Event, func()) {
 	s.startListener()
 	return s.broker.Subscribe()
@@ -74,12 +77,21 @@ func (s *Store) startListener() {
 	// committed after Subscribe returns; if that fails, keep trying in the
 	// background.
 	cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := s.connectListener(cctx)
+	conn, err := s.dialListener(cctx)
 	ccancel()
 	if err != nil {
 		s.log.Warn("event listener cannot connect; retrying", "err", err)
 	}
 	go s.listen(ctx, conn)
+}
+
+// dialListener connects the listener: connectListener, or the test hook
+// that replaces it.
+func (s *Store) dialListener(ctx context.Context) (*pgx.Conn, error) {
+	if f := s.listenDial.Load(); f != nil {
+		return (*f)(ctx)
+	}
+	return s.connectListener(ctx)
 }
 
 func (s *Store) connectListener(ctx context.Context) (*pgx.Conn, error) {
@@ -106,7 +118,7 @@ func (s *Store) listen(ctx context.Context, conn *pgx.Conn) {
 			case <-time.After(backoff):
 			}
 			var err error
-			if conn, err = s.connectListener(ctx); err != nil {
+			if conn, err = s.dialListener(ctx); err != nil {
 				if ctx.Err() != nil {
 					return
 				}
@@ -126,6 +138,7 @@ func (s *Store) listen(ctx context.Context, conn *pgx.Conn) {
 				return
 			}
 			s.log.Warn("event listener lost its connection", "err", err)
+			s.broker.Publish(store.Event{Topic: store.TopicReset})
 			continue
 		}
 		ev, err := decodeEvent(n.Payload)

@@ -68,25 +68,46 @@ func (s *Store) GetIntegration(ctx context.Context, key string) (store.Integrati
 	return s.scanIntegration(s.pool.QueryRow(ctx, `SELECT `+integrationCols+` FROM integrations WHERE unique_key = $1`, key))
 }
 
-// ListIntegrations returns every integration, client secrets opened, with
-// its connection count, newest first.
-func (s *Store) ListIntegrations(ctx context.Context) ([]store.IntegrationSummary, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+integrationCols+`,
-		(SELECT count(*) FROM connections c WHERE c.provider_config_key = i.unique_key)
-		FROM integrations i ORDER BY id DESC`)
+// ListIntegrations returns every integration, client secrets opened,
+// newest first. It counts nothing.
+func (s *Store) ListIntegrations(ctx context.Context) ([]store.Integration, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+integrationCols+` FROM integrations ORDER BY id DESC`)
 	if err != nil {
 		return nil, dbErr(err)
 	}
 	defer rows.Close()
-	out := []store.IntegrationSummary{}
+	out := []store.Integration{}
 	for rows.Next() {
-		var sum store.IntegrationSummary
-		in, err := s.scanIntegration(rows, &sum.ConnectionCount)
+		in, err := s.scanIntegration(rows)
 		if err != nil {
 			return nil, err
 		}
-		sum.Integration = in
-		out = append(out, sum)
+		out = append(out, in)
+	}
+	return out, dbErr(rows.Err())
+}
+
+// CountConnections counts each integration's connections up to the count
+// cap plus one: a bounded range of the (provider_config_key, id) index per
+// integration.
+func (s *Store) CountConnections(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.pool.Query(ctx, `SELECT i.unique_key,
+		(SELECT count(*) FROM (SELECT 1 FROM connections c WHERE c.provider_config_key = i.unique_key LIMIT $1) x)
+		FROM integrations i`, s.countCap+1)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var (
+			key string
+			n   int64
+		)
+		if err := rows.Scan(&key, &n); err != nil {
+			return nil, dbErr(err)
+		}
+		out[key] = n
 	}
 	return out, dbErr(rows.Err())
 }

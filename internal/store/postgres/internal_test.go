@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -146,7 +147,16 @@ func TestSchemaSelection(t *testing.T) {
 	}
 	defer explicit.Close()
 	t.Cleanup(func() {
-		_, _ = explicit.pool.Exec(context.Background(), `DROP SCHEMA IF EXISTS "Nango Data" CASCADE`)
+		// On a connection of its own: the store is closed by then.
+		admin, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Errorf("dropping the test schema: %v", err)
+			return
+		}
+		defer admin.Close(context.Background())
+		if _, err := admin.Exec(context.Background(), `DROP SCHEMA IF EXISTS "Nango Data" CASCADE`); err != nil {
+			t.Errorf("dropping the test schema: %v", err)
+		}
 	})
 	if err := explicit.Migrate(ctx); err != nil {
 		t.Fatal(err)
@@ -200,6 +210,11 @@ func TestHelpers(t *testing.T) {
 	}
 }
 
+// TestListenerReconnects: when the listener's connection dies, subscribers
+// receive TopicReset at once (while it is down, events are lost), then
+// again once the listener is back on a new backend, and events flow again.
+// The reconnection is held back until the test lets it go, so the first
+// reset can only come from the drop.
 func TestListenerReconnects(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	ctx := context.Background()
@@ -210,6 +225,18 @@ func TestListenerReconnects(t *testing.T) {
 	ch, cancel := s.Subscribe()
 	defer cancel()
 	pid := s.listenPID.Load()
+	release := make(chan struct{})
+	var dials atomic.Int32
+	dial := func(ctx context.Context) (*pgx.Conn, error) {
+		dials.Add(1)
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return s.connectListener(ctx)
+	}
+	s.listenDial.Store(&dial)
 	admin, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -219,27 +246,38 @@ func TestListenerReconnects(t *testing.T) {
 	if err := admin.QueryRow(ctx, "SELECT pg_terminate_backend($1)", int32(pid)).Scan(&ok); err != nil || !ok {
 		t.Fatalf("terminating the listener: %v %v", ok, err)
 	}
-	select {
-	case ev := <-ch:
-		if ev.Topic != store.TopicReset {
-			t.Fatalf("first event after the listener dropped = %+v, want reset", ev)
+	next := func(what string) store.Event {
+		t.Helper()
+		select {
+		case ev := <-ch:
+			return ev
+		case <-time.After(15 * time.Second):
+			t.Fatalf("no event %s", what)
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("no reset after the listener dropped")
+		return store.Event{}
 	}
-	if s.listenPID.Load() == pid {
+	if ev := next("after the listener dropped"); ev.Topic != store.TopicReset {
+		t.Fatalf("first event after the listener dropped = %+v, want reset", ev)
+	}
+	if s.listenPID.Load() != pid {
+		t.Fatal("the listener reconnected before the test let it: the reset proves nothing")
+	}
+	// Written while the listener is down: lost, as the reset said.
+	if err := s.Publish(ctx, store.Event{Topic: "while-down"}); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if ev := next("after the listener reconnected"); ev.Topic != store.TopicReset {
+		t.Fatalf("event after the reconnection = %+v, want reset", ev)
+	}
+	if s.listenPID.Load() == pid || dials.Load() == 0 {
 		t.Error("listener did not reconnect on a new backend")
 	}
 	if err := s.Publish(ctx, store.Event{Topic: "after"}); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case ev := <-ch:
-		if ev.Topic != "after" {
-			t.Fatalf("event after reconnect = %+v", ev)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("no event after reconnect")
+	if ev := next("after reconnect"); ev.Topic != "after" {
+		t.Fatalf("event after reconnect = %+v", ev)
 	}
 }
 
@@ -266,5 +304,62 @@ func TestUnavailable(t *testing.T) {
 	_ = s.Close()
 	if _, err := s.GetConnection(ctx, "a", "b"); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("GetConnection on a closed store: %v, want ErrUnavailable", err)
+	}
+}
+
+// TestConnectionSearchIndex: where pg_trgm is available, migration 0002
+// installs it and indexes connection ids by trigrams, and a selective
+// search reads that index instead of scanning every connection.
+func TestConnectionSearchIndex(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	s, err := Open(ctx, Config{DSN: dsn}, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var available bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm')`).Scan(&available); err != nil {
+		t.Fatal(err)
+	}
+	if !available {
+		t.Skip("pg_trgm is not available on this PostgreSQL server")
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var indexed bool
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('connections_search') IS NOT NULL`).Scan(&indexed); err != nil || !indexed {
+		t.Fatalf("no connections_search index (%v)", err)
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO connections (provider_config_key, connection_id, auth_mode, created_at, updated_at, credentials)
+		SELECT 'k', 'conn-' || lpad(i::text, 6, '0'), 'API_KEY', now(), now(), '{}' FROM generate_series(1, 20000) i;
+		ANALYZE connections`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.pool.Query(ctx, `EXPLAIN SELECT id FROM connections WHERE connection_id_lower LIKE '%conn-012345%' ORDER BY id DESC LIMIT 51`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan.String(), "connections_search") {
+		t.Errorf("a selective search does not use the trigram index:\n%s", plan.String())
+	}
+	page, err := s.ListConnections(ctx, store.ConnectionFilter{Search: "CONN-01234", Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Total != 10 || len(page.Connections) != 5 || page.Connections[0].ConnectionID != "conn-012349" {
+		t.Errorf("search: total %d, %d rows, first %+v; want 10, 5, conn-012349", page.Total, len(page.Connections), page.Connections)
 	}
 }

@@ -57,6 +57,8 @@ type Store struct {
 	log     *slog.Logger
 	nowFn   func() time.Time
 	broker  driverkit.Broker
+	// countCap bounds the counts of listings (store.Options.CountCap).
+	countCap int
 
 	migrations []driverkit.Migration
 
@@ -65,6 +67,8 @@ type Store struct {
 	listenStop context.CancelFunc
 	listenDone chan struct{}
 	listenPID  atomic.Uint32 // backend pid of the listener connection (tests)
+	// listenDial, when set (tests), replaces connectListener.
+	listenDial atomic.Pointer[func(context.Context) (*pgx.Conn, error)]
 
 	closeOnce sync.Once
 }
@@ -124,6 +128,7 @@ func openWith(ctx context.Context, cfg Config, opts store.Options, mfs fs.FS, md
 		sealer:     opts.Sealer,
 		log:        opts.Logger,
 		nowFn:      opts.Now,
+		countCap:   store.CountCapOf(opts),
 		migrations: migs,
 	}
 	if s.sealer == nil {

@@ -138,9 +138,11 @@ func (s *Store) GetConnection(ctx context.Context, providerConfigKey, connection
 }
 
 // ListConnections returns a page of summaries; it never opens credentials.
-// Total and the page come from one read snapshot. A search scans the
-// covering index connections_listing newest first, so it reads no table row
-// but the page's own.
+// Total and the page come from one read snapshot; the total counts at most
+// the count cap plus one matching rows. A page reads the connections newest
+// first and stops when it is full; a search scans the covering index
+// connections_listing newest first, so it reads no table row but the
+// page's own.
 func (s *Store) ListConnections(ctx context.Context, f store.ConnectionFilter) (store.ConnectionPage, error) {
 	var (
 		conds []string
@@ -155,8 +157,8 @@ func (s *Store) ListConnections(ctx context.Context, f store.ConnectionFilter) (
 	if f.Search != "" {
 		conds, args = append(conds, `connection_id LIKE ? ESCAPE '\'`), append(args, likePattern(f.Search))
 	}
-	countQ := `SELECT count(*) FROM connections` + whereClause(conds)
-	countArgs := args
+	countQ := `SELECT count(*) FROM (SELECT 1 FROM connections` + whereClause(conds) + ` LIMIT ?)`
+	countArgs := append(append([]any(nil), args...), s.countCap+1)
 	if f.BeforeID > 0 {
 		conds, args = append(conds, "id < ?"), append(args, f.BeforeID)
 	}

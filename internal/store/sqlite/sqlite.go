@@ -41,6 +41,8 @@ type Store struct {
 	log    *slog.Logger
 	nowFn  func() time.Time
 	broker driverkit.Broker
+	// countCap bounds the counts of listings (store.Options.CountCap).
+	countCap int
 
 	migrations []driverkit.Migration
 
@@ -87,6 +89,7 @@ func openWith(ctx context.Context, path string, opts store.Options, mfs fs.FS, m
 		sealer:     opts.Sealer,
 		log:        opts.Logger,
 		nowFn:      opts.Now,
+		countCap:   store.CountCapOf(opts),
 		migrations: migs,
 	}
 	if s.sealer == nil {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -150,4 +151,61 @@ func (s *suite) testListConnections(t *testing.T) {
 			}
 		}
 	})
+}
+
+// testCountCap: listings count up to the store's count cap and report
+// cap+1 for more (Options.CountCap; 10,000 by default), so their cost stays
+// flat however many connections there are; pages are not affected.
+func (s *suite) testCountCap(t *testing.T) {
+	db := s.f.NewDatabase(t)
+	clk := newClock()
+	const limit = 3
+	st := open(t, db, store.Options{Now: clk.Now, CountCap: limit})
+	ctx := ctxT(t)
+	for _, key := range []string{"github", "slack", "empty"} {
+		in := store.Integration{Key: key, Provider: key}
+		must(t, st.CreateIntegration(ctx, &in), "CreateIntegration")
+	}
+	ids := []struct{ key, id string }{
+		{"github", "alpha-1"}, {"github", "alpha-2"}, {"github", "alpha-3"}, {"github", "beta-1"}, {"github", "beta-2"},
+		{"slack", "alpha-9"}, {"slack", "gamma-1"},
+	}
+	for _, c := range ids {
+		clk.Advance(time.Second)
+		conn := store.Connection{ProviderConfigKey: c.key, ConnectionID: c.id, Credentials: store.Credentials{Type: store.APIKey, APIKey: "k"}}
+		_, err := st.UpsertConnection(ctx, &conn)
+		must(t, err, "UpsertConnection")
+	}
+	all, err := st.ListConnections(ctx, store.ConnectionFilter{})
+	must(t, err, "ListConnections")
+	tests := []struct {
+		name      string
+		f         store.ConnectionFilter
+		wantRows  int
+		wantTotal int64
+	}{
+		{"all: more than the cap", store.ConnectionFilter{}, 7, limit + 1},
+		{"a page of all", store.ConnectionFilter{Limit: 2}, 2, limit + 1},
+		{"a later page", store.ConnectionFilter{BeforeID: all.Connections[1].ID, Limit: 10}, 5, limit + 1},
+		{"integration over the cap", store.ConnectionFilter{ProviderConfigKey: "github"}, 5, limit + 1},
+		{"integration under the cap", store.ConnectionFilter{ProviderConfigKey: "slack"}, 2, 2},
+		{"search at the cap", store.ConnectionFilter{Search: "ALPHA-"}, 4, limit + 1},
+		{"search within an integration at the cap", store.ConnectionFilter{ProviderConfigKey: "github", Search: "alpha"}, 3, limit},
+		{"search under the cap", store.ConnectionFilter{Search: "beta"}, 2, 2},
+		{"search matching nothing", store.ConnectionFilter{Search: "zeta"}, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page, err := st.ListConnections(ctx, tt.f)
+			must(t, err, "ListConnections")
+			if len(page.Connections) != tt.wantRows || page.Total != tt.wantTotal {
+				t.Errorf("%d rows, Total %d; want %d rows, Total %d", len(page.Connections), page.Total, tt.wantRows, tt.wantTotal)
+			}
+		})
+	}
+	counts, err := st.CountConnections(ctx)
+	must(t, err, "CountConnections")
+	if want := map[string]int64{"github": limit + 1, "slack": 2, "empty": 0}; !reflect.DeepEqual(counts, want) {
+		t.Errorf("CountConnections = %v, want %v", counts, want)
+	}
 }

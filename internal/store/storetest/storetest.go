@@ -63,6 +63,7 @@ func Run(t *testing.T, f Factory) {
 		{"UpdateConnectionNoLostUpdate", s.testNoLostUpdate},
 		{"DeleteConnection", s.testDeleteConnection},
 		{"ListConnections", s.testListConnections},
+		{"CountCap", s.testCountCap},
 		{"RefreshLease", s.testRefreshLease},
 		{"RefreshLeaseExpiry", s.testRefreshLeaseExpiry},
 		{"RefreshLeaseOneHolder", s.testRefreshLeaseOneHolder},
