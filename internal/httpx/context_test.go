@@ -10,6 +10,30 @@ import (
 	"testing"
 )
 
+// owner embeds a Scope, as the server's middleware does.
+type owner struct {
+	Scope
+	n int
+}
+
+func embeddedScope(base *slog.Logger, id string) context.Context {
+	o := &owner{n: 7}
+	o.Init(base, id, o)
+	return WithScope(context.Background(), &o.Scope)
+}
+
+func TestScopeOwner(t *testing.T) {
+	ctx := embeddedScope(slog.New(slog.DiscardHandler), "r")
+	if o, ok := ScopeOwner(ctx).(*owner); !ok || o.n != 7 || o.id != "r" {
+		t.Errorf("ScopeOwner = %#v, want the embedding struct", ScopeOwner(ctx))
+	}
+	for _, ctx := range []context.Context{context.Background(), WithRequest(context.Background(), slog.New(slog.DiscardHandler), "x")} {
+		if o := ScopeOwner(ctx); o != nil {
+			t.Errorf("ScopeOwner = %#v, want nil", o)
+		}
+	}
+}
+
 func TestRequestScope(t *testing.T) {
 	var buf bytes.Buffer
 	base := slog.New(slog.NewJSONHandler(&buf, nil))
@@ -20,6 +44,7 @@ func TestRequestScope(t *testing.T) {
 		logs   bool // Logger(ctx) writes to buf with request_id wantID
 	}{
 		{"scope", WithRequest(context.Background(), base, "req-1"), "req-1", true},
+		{"embedded scope", embeddedScope(base, "req-3"), "req-3", true},
 		{"separate values", WithLogger(WithRequestID(context.Background(), "req-2"), base.With("request_id", "req-2")), "req-2", true},
 		{"nothing", context.Background(), "", false},
 	}

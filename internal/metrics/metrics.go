@@ -76,6 +76,9 @@ type Metrics struct {
 
 	mu      sync.Mutex
 	watched map[string]bool
+
+	seriesMu sync.RWMutex
+	series   map[requestKey]*requestSeries // ObserveRequest's cache
 }
 
 // New returns a Metrics with every series registered, plus the Go runtime
@@ -83,7 +86,7 @@ type Metrics struct {
 func New(o Options) *Metrics {
 	reg := prometheus.NewRegistry()
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
-	m := &Metrics{reg: reg, watched: map[string]bool{}}
+	m := &Metrics{reg: reg, watched: map[string]bool{}, series: map[requestKey]*requestSeries{}}
 
 	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "http_requests_total",
 		Help: "HTTP requests served, by route pattern, method and status code."}, []string{"route", "method", "status"})
@@ -146,30 +149,76 @@ func (m *Metrics) Registry() *prometheus.Registry {
 	return m.reg
 }
 
-// RequestStarted counts a request in flight; call the returned func when
-// it ends.
-func (m *Metrics) RequestStarted() (done func()) {
+// RequestStarted counts a request in flight; call RequestDone when it
+// ends.
+func (m *Metrics) RequestStarted() {
 	if m == nil {
-		return func() {}
+		return
 	}
 	m.httpInFlight.Inc()
-	return m.httpInFlight.Dec
 }
+
+// RequestDone ends what RequestStarted counted.
+func (m *Metrics) RequestDone() {
+	if m == nil {
+		return
+	}
+	m.httpInFlight.Dec()
+}
+
+// requestKey names the series of one kind of request, as the middleware
+// sees it (before the labels are bounded).
+type requestKey struct {
+	route, method string
+	status        int
+}
+
+// requestSeries are the series one kind of request updates.
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer // nil for WebSockets
+}
+
+// maxCachedSeries bounds the request-series cache (routes × methods ×
+// statuses of a server are a few hundred; methods outside the standard
+// ones are labelled OTHER but keyed as sent, so a client could otherwise
+// grow it).
+const maxCachedSeries = 4096
 
 // ObserveRequest records one served request. route is the ServeMux pattern
 // that matched (with or without its method), "websocket" for an upgrade,
 // "" for none; d is not recorded for WebSockets (their life is not a
-// latency).
+// latency). The series are looked up once per route, method and status and
+// kept: a request costs two atomic updates, no label hashing.
 func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
 	if m == nil {
 		return
 	}
-	route = RouteLabel(route)
-	method = MethodLabel(method)
-	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	if route != "websocket" {
-		m.httpDuration.WithLabelValues(route, method).Observe(d.Seconds())
+	k := requestKey{route, method, status}
+	m.seriesMu.RLock()
+	sr, ok := m.series[k]
+	m.seriesMu.RUnlock()
+	if !ok {
+		sr = m.requestSeries(k)
 	}
+	sr.count.Inc()
+	if sr.duration != nil {
+		sr.duration.Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) requestSeries(k requestKey) *requestSeries {
+	route, method := RouteLabel(k.route), MethodLabel(k.method)
+	sr := &requestSeries{count: m.httpRequests.WithLabelValues(route, method, strconv.Itoa(k.status))}
+	if route != "websocket" {
+		sr.duration = m.httpDuration.WithLabelValues(route, method)
+	}
+	m.seriesMu.Lock()
+	if len(m.series) < maxCachedSeries {
+		m.series[k] = sr
+	}
+	m.seriesMu.Unlock()
+	return sr
 }
 
 // RouteLabel turns a ServeMux pattern into the route label: the method
@@ -199,8 +248,8 @@ func MethodLabel(m string) string {
 }
 
 // ObserveTokenFetch records one credential fetch. cacheHit tells whether
-// the credentials came from an in-process cache (there is none yet: every
-// fetch reads the database, a miss); ok whether the fetch succeeded.
+// the credentials came from the in-process token cache (no database read);
+// ok whether the fetch succeeded.
 func (m *Metrics) ObserveTokenFetch(cacheHit, ok bool) {
 	if m == nil {
 		return

@@ -80,7 +80,7 @@ func TestSeries(t *testing.T) {
 	m.ObserveRequest("GET /connection/{connectionId...}", "GET", 200, 30*time.Millisecond)
 	m.ObserveRequest("", "BREW", 404, time.Millisecond)
 	m.ObserveRequest("websocket", "GET", 101, time.Minute)
-	done := m.RequestStarted()
+	m.RequestStarted()
 	m.ObserveTokenFetch(false, true)
 	m.ObserveTokenFetch(false, false)
 	m.ObserveRefreshWait(1500 * time.Millisecond)
@@ -96,7 +96,7 @@ func TestSeries(t *testing.T) {
 	m.WatchPools(fakePools{}) // second call ignored (no duplicate registration panic)
 	m.WatchWebSockets(func() int { return 5 })
 	out := scrape(t, m)
-	done()
+	m.RequestDone()
 
 	for _, want := range []string{
 		`nango_http_requests_total{method="GET",route="/connection/{connectionId...}",status="200"} 1`,
@@ -146,7 +146,8 @@ func TestSeries(t *testing.T) {
 func TestNilIsOff(t *testing.T) {
 	var m *Metrics
 	m.ObserveRequest("/", "GET", 200, 0)
-	m.RequestStarted()()
+	m.RequestStarted()
+	m.RequestDone()
 	m.ObserveTokenFetch(true, true)
 	m.ObserveRefreshWait(time.Second)
 	m.ObserveActivity(store.Activity{Action: "oauth"})
@@ -160,5 +161,35 @@ func TestNilIsOff(t *testing.T) {
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != http.StatusNotFound {
 		t.Errorf("nil Metrics handler = %d, want 404", rec.Code)
+	}
+}
+
+// TestRequestSeriesKept: the series ObserveRequest looks up once per route,
+// method and status are kept and keep counting; keys that map to the same
+// labels (methods outside the standard ones) share their series.
+func TestRequestSeriesKept(t *testing.T) {
+	m := New(Options{})
+	for range 3 {
+		m.ObserveRequest("GET /health", "GET", 200, time.Millisecond)
+	}
+	m.ObserveRequest("GET /health", "GET", 503, time.Millisecond)
+	m.ObserveRequest("/", "BREW", 404, 0)
+	m.ObserveRequest("", "PROPFIND", 404, 0)
+	m.ObserveRequest("websocket", "GET", 101, time.Hour)
+	m.ObserveRequest("websocket", "GET", 101, time.Hour)
+	out := scrape(t, m)
+	for _, want := range []string{
+		`nango_http_requests_total{method="GET",route="/health",status="200"} 3`,
+		`nango_http_requests_total{method="GET",route="/health",status="503"} 1`,
+		`nango_http_request_duration_seconds_count{method="GET",route="/health"} 4`,
+		`nango_http_requests_total{method="OTHER",route="unmatched",status="404"} 2`,
+		`nango_http_requests_total{method="GET",route="websocket",status="101"} 2`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+	if strings.Contains(out, `nango_http_request_duration_seconds_count{method="GET",route="websocket"}`) {
+		t.Error("a WebSocket's life was recorded as a latency")
 	}
 }

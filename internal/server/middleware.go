@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nango-go/nango/internal/connect"
 	"github.com/nango-go/nango/internal/httpx"
 )
 
@@ -99,25 +101,70 @@ func plainID(s string) bool {
 	return true
 }
 
-// observe is the outermost middleware: request id, request-scoped logger,
-// panic recovery, and one log line per request (method, path without query,
-// status, duration, bytes, request id). The query string is never logged:
-// OAuth callbacks carry codes and states in it.
+// request is the state the middleware keeps for one request, allocated
+// once: the request scope handlers read (id, logger), the status-recording
+// writer, and what the observing store learns for metrics and telemetry.
+type request struct {
+	scope httpx.Scope
+	sw    statusWriter
+	info  reqInfo
+	idHdr [1]string // the X-Request-Id header's value slice
+}
+
+// requestFrom returns the middleware's state of the request ctx belongs to,
+// or nil.
+func requestFrom(ctx context.Context) *request {
+	rq, _ := httpx.ScopeOwner(ctx).(*request)
+	return rq
+}
+
+// middleware is the outermost handler: request id, request-scoped logger,
+// panic recovery, one log line per request (method, path without query,
+// status, duration, bytes, request id), and the request's metrics (route
+// pattern, method, status, duration, in flight) and telemetry events. The
+// query string is never logged: OAuth callbacks carry codes and states in
+// it.
 //
-// It is on every request's path, so it is kept cheap: one context value
-// (the request-scoped logger is built only when a handler asks for it), a
-// request id from a fast generator, and the summary line written with typed
-// attributes (the logger's writer should be buffered: see LogWriter).
-func observe(log *slog.Logger, next http.Handler) http.Handler {
+// It is on every request's path, so it is kept cheap: one allocation of
+// its own state, one context value and one copy of the request; the
+// request-scoped logger is built only when a handler asks for it, the
+// request id comes from a fast generator, the metric series are looked up
+// once per route, method and status, and the summary line is written with
+// typed attributes (the logger's writer should be buffered: see
+// LogWriter).
+func (s *Server) middleware(next http.Handler) http.Handler {
+	log := s.log
+	o := s.ops()
+	if o != nil && o.metrics == nil && o.telemetry == nil {
+		o = nil
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		rq := &request{}
 		id := requestID(r)
-		w.Header()["X-Request-Id"] = []string{id}
-		ctx := httpx.WithRequest(r.Context(), log, id)
+		rq.idHdr[0] = id
+		w.Header()["X-Request-Id"] = rq.idHdr[:]
+		rq.scope.Init(log, id, rq)
+		ctx := httpx.WithScope(r.Context(), &rq.scope)
 		r = r.WithContext(ctx)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &rq.sw
+		sw.ResponseWriter = w
+		var upgrade bool
+		if o != nil {
+			upgrade = connect.IsWebSocketUpgrade(r)
+			o.metrics.RequestStarted()
+		}
+		panicked := true
 		defer func() {
-			if p := recover(); p != nil {
+			var p any
+			if panicked {
+				p = recover()
+			}
+			if o != nil {
+				o.metrics.RequestDone()
+				o.observeRequest(r, sw.status, upgrade, panicked, time.Since(start), &rq.info)
+			}
+			if p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
@@ -146,6 +193,7 @@ func observe(log *slog.Logger, next http.Handler) http.Handler {
 			)
 		}()
 		next.ServeHTTP(sw, r)
+		panicked = false
 	})
 }
 
@@ -164,7 +212,7 @@ func logPath(p string) string {
 func cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", "*")
+		h["Access-Control-Allow-Origin"] = corsAnyOrigin
 		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			h.Set("Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE")
 			if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
@@ -178,6 +226,10 @@ func cors(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// corsAnyOrigin is every response's Access-Control-Allow-Origin value,
+// shared (never modified: Set and Add replace or copy the slice).
+var corsAnyOrigin = []string{"*"}
 
 // sanitizeHeaderList keeps only header-name characters of a requested list.
 func sanitizeHeaderList(s string) string {

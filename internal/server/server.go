@@ -181,7 +181,7 @@ func (s *Server) routes() http.Handler {
 		}
 		proxied.ServeHTTP(w, r)
 	})
-	return observe(s.log, s.instrument(cors(root)))
+	return s.middleware(cors(root))
 }
 
 // notFound answers unmatched requests with the error envelope: 405 with an

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/nango-go/nango/internal/config"
-	"github.com/nango-go/nango/internal/connect"
 	"github.com/nango-go/nango/internal/httpx"
 	"github.com/nango-go/nango/internal/metrics"
 	"github.com/nango-go/nango/internal/provider"
@@ -218,65 +217,49 @@ func (o *opsStore) logReadiness(log *slog.Logger, reason string, detail error) {
 
 // --- request instrumentation ------------------------------------------------
 
-// reqInfo collects what the store decorator learns during one request.
-// The refresh flight of the token service may outlive the request and
-// write from another goroutine, hence the atomics.
+// reqInfo collects what the store decorator learns during one request
+// (the middleware keeps it in its per-request state). The refresh flight of
+// the token service may outlive the request and write from another
+// goroutine, hence the atomics.
 type reqInfo struct {
 	fetched  atomic.Bool
 	provider atomic.Value // string
 }
 
-type reqInfoKey struct{}
-
 func reqInfoFrom(ctx context.Context) *reqInfo {
-	ri, _ := ctx.Value(reqInfoKey{}).(*reqInfo)
-	return ri
+	if rq := requestFrom(ctx); rq != nil {
+		return &rq.info
+	}
+	return nil
 }
 
-// instrument records every request in the metrics (route pattern, method,
-// status, duration, in flight) and derives the request-level telemetry
-// events. It sits inside observe (request id, logs, panic recovery).
-func (s *Server) instrument(next http.Handler) http.Handler {
-	o := s.ops()
-	if o == nil || (o.metrics == nil && o.telemetry == nil) {
-		return next
+// observeRequest records a finished request in the metrics (route pattern,
+// method, status, duration) and derives the request-level telemetry
+// events. The middleware calls it when metrics or telemetry are on.
+func (o *opsStore) observeRequest(r *http.Request, status int, upgrade, panicked bool, d time.Duration, ri *reqInfo) {
+	if status == 0 {
+		status = http.StatusOK
+		if panicked {
+			status = http.StatusInternalServerError
+		}
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		done := o.metrics.RequestStarted()
-		ri := &reqInfo{}
-		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri))
-		sw := &statusWriter{ResponseWriter: w}
-		upgrade := connect.IsWebSocketUpgrade(r)
-		panicked := true
-		defer func() {
-			done()
-			status := sw.status
-			if status == 0 {
-				status = http.StatusOK
-				if panicked {
-					status = http.StatusInternalServerError
-				}
-			}
-			// ServeMux sets r.Pattern on the request it dispatches: this one,
-			// except proxy paths, which proxy.RawPaths hands to the mux as a
-			// copy rewritten to "/proxy/" (the pattern that then matches).
-			route := r.Pattern
-			switch p := r.URL.EscapedPath(); {
-			case upgrade:
-				route = "websocket"
-			case route == "" && (p == "/proxy" || strings.HasPrefix(p, "/proxy/")):
-				route = "/proxy/"
-			}
-			o.metrics.ObserveRequest(route, r.Method, status, time.Since(start))
-			if o.telemetry != nil && !panicked {
-				o.trackRequest(r, route, status, ri)
-			}
-		}()
-		next.ServeHTTP(sw, r)
-		panicked = false
-	})
+	// ServeMux sets r.Pattern on the request it dispatches: this one,
+	// except proxy paths, which proxy.RawPaths hands to the mux as a copy
+	// rewritten to "/proxy/" (the pattern that then matches).
+	route := r.Pattern
+	switch {
+	case upgrade:
+		route = "websocket"
+	case route == "" && isProxyPath(r.URL.EscapedPath()):
+		route = "/proxy/"
+	}
+	o.metrics.ObserveRequest(route, r.Method, status, d)
+	if o.telemetry != nil && !panicked {
+		o.trackRequest(r, route, status, ri)
+	}
 }
+
+func isProxyPath(p string) bool { return p == "/proxy" || strings.HasPrefix(p, "/proxy/") }
 
 // trackRequest sends the request-level telemetry events of Part B §7.
 func (o *opsStore) trackRequest(r *http.Request, route string, status int, ri *reqInfo) {
