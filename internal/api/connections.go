@@ -93,8 +93,8 @@ func (a *API) getConnection(w http.ResponseWriter, r *http.Request) {
 	}
 	opts := tokens.GetOptions{ForceRefresh: force, BeforeWait: func() { httpx.AllowSlowResponse(w) }}
 	if enc, ok := a.d.Tokens.(encodedGetter); ok {
-		// The hot path: a cached connection's answer is encoded once.
-		body, err := enc.GetEncoded(r.Context(), key, id, opts, connectionEncoder)
+		// The hot path: a cached connection is kept as this answer.
+		body, err := enc.GetEncoded(r.Context(), key, id, opts, ConnectionCodec)
 		if err != nil {
 			writeTokenError(w, r, err)
 			return
@@ -113,12 +113,14 @@ func (a *API) getConnection(w http.ResponseWriter, r *http.Request) {
 // encodedGetter is the credential service's Get with the answer's encoding
 // kept beside cached connections (tokens.Service).
 type encodedGetter interface {
-	GetEncoded(ctx context.Context, providerConfigKey, connectionID string, opts tokens.GetOptions, enc *tokens.Encoder) ([]byte, error)
+	GetEncoded(ctx context.Context, providerConfigKey, connectionID string, opts tokens.GetOptions, enc *tokens.Codec) ([]byte, error)
 }
 
-// connectionEncoder encodes GET /connection/:id's answer (what WriteJSON
-// writes for toConnectionJSON: the JSON and a newline).
-var connectionEncoder = tokens.NewEncoder(encodeConnection)
+// ConnectionCodec encodes GET /connection/:id's answer (what WriteJSON
+// writes for toConnectionJSON: the JSON and a newline) and decodes it back.
+// The server's token cache keeps connections in it (tokens.CacheOptions),
+// so a cached token fetch is answered with the kept bytes.
+var ConnectionCodec = tokens.NewCodec(encodeConnection, decodeConnection)
 
 func encodeConnection(c store.Connection) ([]byte, error) {
 	b, err := json.Marshal(toConnectionJSON(c))
@@ -131,6 +133,26 @@ func encodeConnection(c store.Connection) ([]byte, error) {
 	copy(out, b)
 	out[len(b)] = '\n'
 	return out, nil
+}
+
+// decodeConnection reverses encodeConnection for what the answer holds
+// (tokens.NewCodec's contract: the timestamps, at millisecond precision
+// here, are restored by the cache).
+func decodeConnection(b []byte) (store.Connection, error) {
+	var j connectionJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return store.Connection{}, err
+	}
+	return store.Connection{ID: j.ID, ProviderConfigKey: j.ProviderConfigKey, ConnectionID: j.ConnectionID,
+		Credentials: j.Credentials, ConnectionConfig: orEmpty(j.ConnectionConfig), Metadata: orEmpty(j.Metadata)}, nil
+}
+
+// orEmpty is m, or an empty map for nil (JSON null).
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
 }
 
 // TokenError maps the credential service's errors to the wire, for every

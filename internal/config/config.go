@@ -60,6 +60,9 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may run after
 	// SIGTERM.
 	ShutdownTimeout time.Duration
+	// TokenCacheBytes bounds the in-process cache of decrypted connections
+	// (NANGO_TOKEN_CACHE_SIZE); 0 turns it off.
+	TokenCacheBytes int64
 
 	// ActivityRetention is how long activity-log entries are kept
 	// (NANGO_ACTIVITY_RETENTION).

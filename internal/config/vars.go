@@ -88,6 +88,16 @@ var vars = []*variable{
 			c.OAuthStateTTL = d
 			return err
 		}},
+	{Name: "NANGO_TOKEN_CACHE_SIZE", Group: "Server", Default: "16MiB",
+		Doc: "Memory for the in-process cache of decrypted connections that answers token fetches without a database round trip: " +
+			"bytes, or with a unit (`64KiB`, `16MiB`, `1GiB`; `KB`, `MB`, `GB` are powers of 1000). A typical OAuth 2 connection takes about 0.9 KB (2.5 KB once proxied), " +
+			"so the default holds about 18,000 (6,000 proxied); beyond it the least recently used are dropped (fetched from the database again when asked for). " +
+			"`0` turns the cache off. Every instance keeps its own cache, kept correct across instances (see docs/performance.md).",
+		apply: func(c *Config, v string, _ bool) error {
+			n, err := parseByteSize(v, 64<<10, 1<<40)
+			c.TokenCacheBytes = n
+			return err
+		}},
 	{Name: "NANGO_SHUTDOWN_TIMEOUT", Group: "Server", Default: "30s",
 		Doc: "How long in-flight requests may finish after SIGTERM/SIGINT (Go duration).",
 		apply: func(c *Config, v string, _ bool) error {
@@ -390,6 +400,29 @@ func validIdent(s string) bool {
 		return false
 	}
 	return true
+}
+
+// parseByteSize reads a size in bytes: a whole number, optionally followed
+// by a unit (KiB, MiB, GiB, TiB: powers of 1024; KB, MB, GB, TB: powers of
+// 1000; B), case-insensitive, space allowed before the unit. 0 is accepted;
+// other values must lie within lo and hi.
+func parseByteSize(v string, lo, hi int64) (int64, error) {
+	s := strings.TrimSpace(v)
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	num, unit := s[:i], strings.ToLower(strings.TrimSpace(s[i:]))
+	mult := map[string]int64{"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+		"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}[unit]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || mult == 0 {
+		return 0, fmt.Errorf("%q is not a size (examples: 0, 65536, 64KiB, 16MiB, 1GiB)", v)
+	}
+	if n != 0 && (n > hi/mult || n*mult < lo || n*mult > hi) {
+		return 0, fmt.Errorf("%q is out of range (0, or %d-%d bytes)", v, lo, hi)
+	}
+	return n * mult, nil
 }
 
 // parseRetention reads a retention period: whole days ("15d") or a Go

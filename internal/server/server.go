@@ -65,7 +65,13 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, e
 	// component writes through the store Track returns, so this process's
 	// writes drop what they change at once; other instances' writes arrive
 	// as store events.
-	cache := tokens.NewCache(tokens.CacheOptions{Logger: log})
+	// Connections are kept as the API's answer to a token fetch
+	// (api.ConnectionCodec), which a hit returns as it is.
+	cacheBytes := int(cfg.TokenCacheBytes)
+	if cacheBytes == 0 {
+		cacheBytes = -1 // NANGO_TOKEN_CACHE_SIZE=0: off
+	}
+	cache := tokens.NewCache(tokens.CacheOptions{Bytes: cacheBytes, Codec: api.ConnectionCodec, Logger: log})
 	st = cache.Track(st)
 	s.closers = append(s.closers, cache.Close)
 	if st, err = s.openOps(st); err != nil { // metrics, telemetry (wire_ops.go)

@@ -1,7 +1,11 @@
 package server
 
 import (
+	"context"
+
 	"github.com/nango-go/nango/internal/proxy"
+	"github.com/nango-go/nango/internal/store"
+	"github.com/nango-go/nango/internal/tokens"
 	"github.com/nango-go/nango/internal/version"
 )
 
@@ -16,7 +20,7 @@ func (s *Server) registerProxy(secured guarded) {
 	v, _ := version.Info()
 	h := proxy.New(proxy.Options{
 		Tokens:    s.tokens,
-		Store:     s.store,
+		Store:     proxyStore{Store: s.store, tokens: s.tokens},
 		Templates: s.catalog.Get,
 		Config:    s.cfg.Proxy,
 		Logger:    s.log,
@@ -24,4 +28,32 @@ func (s *Server) registerProxy(secured guarded) {
 	})
 	s.closers = append(s.closers, h.Close)
 	secured.HandleFunc("/proxy/", h.ServeHTTP)
+}
+
+// proxyStore is the proxy's store: integrations are read through the token
+// service (its cache, kept correct across instances as the credentials the
+// proxy fetches next are), so a proxied call needs no database round trip
+// before the provider's; activity entries go to the server's store, in
+// batches when it can (store.ActivityBatcher).
+type proxyStore struct {
+	store.Store
+	tokens *tokens.Service
+}
+
+// GetIntegration reads the integration through the token service's cache.
+func (p proxyStore) GetIntegration(ctx context.Context, key string) (store.Integration, error) {
+	return p.tokens.Integration(ctx, key)
+}
+
+// AddActivities writes the entries in one batch when the store can.
+func (p proxyStore) AddActivities(ctx context.Context, entries []store.Activity) error {
+	if b, ok := p.Store.(store.ActivityBatcher); ok {
+		return b.AddActivities(ctx, entries)
+	}
+	for i := range entries {
+		if err := p.Store.AddActivity(ctx, &entries[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

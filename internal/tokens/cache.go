@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"context"
+	"encoding/json"
 	"hash/maphash"
 	"log/slog"
 	"math/rand/v2"
@@ -22,8 +23,12 @@ import (
 //     a write in this process never sees the old value;
 //   - writes by other instances arrive as the store's TopicConnection and
 //     TopicIntegration events (PostgreSQL NOTIFY, delivered on commit) and
-//     drop the entries they name; TopicReset (the listener reconnected, or
-//     this subscriber fell behind) drops everything;
+//     drop the entries they name;
+//   - TopicReset (the listener connection dropped or reconnected, or this
+//     subscriber fell behind) drops everything and stops the cache serving
+//     until a heartbeat sent after the reset comes back through the
+//     events: while the PostgreSQL listener is down nothing is served from
+//     memory, and every read goes to the database;
 //   - a read from the database fills the cache only if no event touched
 //     its shard while it ran (an epoch per shard), so a value read before a
 //     write can never be cached after that write's event;
@@ -36,21 +41,29 @@ import (
 //     then a write by another instance is seen at most about StaleAfter
 //     later.
 //
-// The cache holds the inputs of the refresh decision (the stored
-// credentials and their expiry), never a decision: Service.Get checks
-// whether the token is due on every hit, so a cached token is never handed
-// out past its refresh point.
+// The cache holds the inputs of the refresh decision (the credentials'
+// type and expiry, whether they hold an access and a refresh token),
+// never a decision: Service.Get checks whether the token is due on every
+// hit, so a cached token is never handed out past its refresh point.
+//
+// Connections are kept encoded (CacheOptions.Codec: the API's answer in the
+// server), about 0.9 KB each for a typical OAuth 2 connection: a hit of
+// Service.GetEncoded with that codec returns the kept bytes as they are.
+// Service.Get (the proxy, the dashboard) needs the whole connection: the
+// first Get of an entry decodes it and the decoding is kept with the entry
+// (about 1.7 KB more, counted in the budget). The connections Get returns
+// from the cache share their maps with it: callers must treat a
+// Connection's maps and pointers as read-only (they already must, as the
+// store's contract on concurrent use implies).
 //
 // It is bounded: entries are counted by an estimate of their size and the
-// least recently used are evicted beyond the budget. The connections it
-// returns share their maps with the cache: callers must treat a
-// Connection's maps as read-only (they already must, as the store's
-// contract on concurrent use implies).
+// least recently used are evicted beyond the budget.
 type Cache struct {
 	seed     maphash.Seed
 	shards   [cacheShards]cacheShard
 	budget   int // bytes per shard
 	disabled bool
+	codec    *Codec
 
 	integMu    sync.RWMutex
 	integ      map[string]store.Integration
@@ -64,6 +77,7 @@ type Cache struct {
 	holder   string
 	start    time.Time
 	acked    atomic.Int64 // monotonic ns (since start) of the last heartbeat sent that came back
+	resetAt  int64        // monotonic ns (since start) of the last TopicReset (run's goroutine only)
 
 	stats cacheCounters
 
@@ -80,6 +94,10 @@ type CacheOptions struct {
 	// Bytes bounds the estimated size of the cached connections; 0 means
 	// DefaultCacheBytes, a negative value turns the cache off.
 	Bytes int
+	// Codec is how connections are kept (see Cache); nil means a JSON
+	// encoding of the package's own. The server passes the API's answer
+	// encoding, so that a token fetch answers with the kept bytes.
+	Codec *Codec
 	// HeartbeatInterval is how often the cache proves its event
 	// subscription live; 0 means DefaultHeartbeat.
 	HeartbeatInterval time.Duration
@@ -88,7 +106,8 @@ type CacheOptions struct {
 	// reads go to the database until heartbeats come back); 0 means
 	// DefaultStaleHeartbeats × HeartbeatInterval. It is the longest a write
 	// by another instance can go unseen when the listener connection dies
-	// silently; a listener that reconnects sends TopicReset at once.
+	// silently; a listener that notices it lost its connection sends
+	// TopicReset at once.
 	StaleAfter time.Duration
 	// Logger receives the cache's state changes; nil discards.
 	Logger *slog.Logger
@@ -96,7 +115,10 @@ type CacheOptions struct {
 
 // Defaults of CacheOptions.
 const (
-	DefaultCacheBytes = 32 << 20
+	// DefaultCacheBytes holds about 18,000 typical OAuth 2 connections
+	// fetched as tokens (about 0.9 KB each), 6,000 proxied ones (about
+	// 2.5 KB with their decoding): see Cache.
+	DefaultCacheBytes = 16 << 20
 	DefaultHeartbeat  = time.Second
 	// DefaultStaleHeartbeats: a loaded machine (or a long GC pause of the
 	// database) can delay a heartbeat by seconds; only a much longer
@@ -109,9 +131,12 @@ const (
 const TopicHeartbeat = "tokens_cache_heartbeat"
 
 const (
-	cacheShards   = 64
-	maxIntegs     = 4096
-	entryOverhead = 500 // entry struct, shard map slot, list links, Connection struct
+	cacheShards = 64
+	maxIntegs   = 4096
+	// entryOverhead is what an entry costs besides its key, its encoding
+	// and its refresh error: the entry struct (a 256-byte size class), its
+	// slot in the shard's map and the key's string header.
+	entryOverhead = 320
 )
 
 type cacheShard struct {
@@ -122,19 +147,39 @@ type cacheShard struct {
 	epoch uint64
 }
 
-// entry is one cached connection.
+// entry is one cached connection: its encoding (by the cache's codec), the
+// inputs of the refresh decision, and what the codec does not keep (the
+// timestamps and the refresh state).
 type entry struct {
-	key        string
-	conn       store.Connection
+	key  string
+	blob []byte
+	due  dueInputs
+
+	created, updated int64 // unix ns, UTC
+	lastRefreshAt    *time.Time
+	lastFailureAt    *time.Time
+	lastError        string
+	failures         int
+
+	// conn is the decoded connection, kept once a caller needed the whole
+	// connection (Service.Get: the proxy, the dashboard) and counted in
+	// size from then on. Shared: read-only.
+	conn atomic.Pointer[store.Connection]
+
 	size       int
-	memo       atomic.Pointer[memo]
 	prev, next *entry
 }
 
-// memo is an encoding of the entry's connection kept for an Encoder.
-type memo struct {
-	enc *Encoder
-	b   []byte
+// dueInputs are what Service.due reads of a connection.
+type dueInputs struct {
+	typ                   store.AuthMode
+	hasAccess, hasRefresh bool
+	expires               *time.Time
+}
+
+func dueInputsOf(c store.Connection) dueInputs {
+	return dueInputs{typ: c.Credentials.Type, hasAccess: !c.Credentials.AccessToken.IsZero(),
+		hasRefresh: !c.Credentials.RefreshToken.IsZero(), expires: c.Credentials.ExpiresAt}
 }
 
 type cacheCounters struct {
@@ -151,10 +196,13 @@ type CacheStats struct {
 // NewCache returns a cache; it serves nothing until Track gives it the
 // store (and its first heartbeat comes back).
 func NewCache(o CacheOptions) *Cache {
-	c := &Cache{seed: maphash.MakeSeed(), integ: map[string]store.Integration{}, log: o.Logger,
+	c := &Cache{seed: maphash.MakeSeed(), integ: map[string]store.Integration{}, log: o.Logger, codec: o.Codec,
 		interval: o.HeartbeatInterval, start: time.Now(), holder: "cache-" + strconv.FormatUint(rand.Uint64(), 36)}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.codec == nil || c.codec.decode == nil {
+		c.codec = defaultCodec
 	}
 	if c.interval <= 0 {
 		c.interval = DefaultHeartbeat
@@ -229,7 +277,11 @@ func (c *Cache) fill(key string, conn store.Connection, token uint64) *entry {
 	if c == nil || c.disabled || !c.live.Load() {
 		return nil
 	}
-	e := &entry{key: key, conn: conn, size: sizeOf(key, conn)}
+	e, err := c.newEntry(key, conn)
+	if err != nil {
+		c.log.Debug("token cache: connection not cached: its encoding failed", "err", err)
+		return nil
+	}
 	if e.size > c.budget {
 		return nil
 	}
@@ -251,6 +303,126 @@ func (c *Cache) fill(key string, conn store.Connection, token uint64) *entry {
 	}
 	c.stats.fills.Add(1)
 	return e
+}
+
+// newEntry encodes conn into an entry.
+func (c *Cache) newEntry(key string, conn store.Connection) (*entry, error) {
+	blob, err := c.codec.encode(conn)
+	if err != nil {
+		return nil, err
+	}
+	// The times are copied: conn goes back to the caller.
+	due := dueInputsOf(conn)
+	due.expires = copyTime(due.expires)
+	e := &entry{key: key, blob: blob, due: due,
+		created: conn.CreatedAt.UnixNano(), updated: conn.UpdatedAt.UnixNano(),
+		lastRefreshAt: copyTime(conn.LastRefreshAt), lastFailureAt: copyTime(conn.LastRefreshFailureAt),
+		lastError: conn.LastRefreshError, failures: conn.RefreshFailures}
+	e.size = sizeOf(e)
+	return e, nil
+}
+
+// sizeOf estimates the memory an entry holds.
+func sizeOf(e *entry) int {
+	n := entryOverhead + len(e.key) + cap(e.blob) + len(e.lastError)
+	for _, t := range []*time.Time{e.due.expires, e.lastRefreshAt, e.lastFailureAt} {
+		if t != nil {
+			n += 24
+		}
+	}
+	return n
+}
+
+// decoded returns the connection e keeps, decoded once: the decoding is
+// then kept with the entry (and counted in the budget), so a caller that
+// needs whole connections (the proxy) pays the decoding once per entry,
+// while entries only ever fetched as their encoding stay small.
+func (c *Cache) decoded(e *entry) (store.Connection, error) {
+	if p := e.conn.Load(); p != nil {
+		return *p, nil
+	}
+	conn, err := c.decode(e)
+	if err != nil {
+		return store.Connection{}, err
+	}
+	kept := conn
+	extra := decodedSize(&kept)
+	s := c.shard(e.key)
+	s.mu.Lock()
+	if s.m[e.key] == e && e.conn.Load() == nil { // still cached
+		e.conn.Store(&kept)
+		e.size += extra
+		s.bytes += extra
+		for s.bytes > c.budget && s.head.prev != &s.head {
+			s.remove(s.head.prev)
+			c.stats.evictions.Add(1)
+		}
+	}
+	s.mu.Unlock()
+	return conn, nil
+}
+
+// decodedSize estimates what a decoded connection adds to its entry: the
+// struct, its secrets and strings, its decoded maps.
+func decodedSize(c *store.Connection) int {
+	n := 400
+	cr := c.Credentials
+	for _, s := range []string{cr.AccessToken.Reveal(), cr.RefreshToken.Reveal(), cr.ClientID, cr.ClientSecret.Reveal(),
+		cr.ClientCertificate.Reveal(), cr.ClientPrivateKey.Reveal(), cr.OAuthToken.Reveal(), cr.OAuthTokenSecret.Reveal(),
+		cr.APIKey.Reveal(), cr.Username, cr.Password.Reveal(), c.ProviderConfigKey, c.ConnectionID} {
+		n += len(s)
+	}
+	return n + sizeOfMap(cr.Raw) + sizeOfMap(c.ConnectionConfig) + sizeOfMap(c.Metadata)
+}
+
+// sizeOfMap estimates a decoded JSON object: a small map takes a group of
+// eight slots whatever its length.
+func sizeOfMap(m map[string]any) int {
+	if m == nil {
+		return 0
+	}
+	n := 64 + 34*max(len(m), 8)
+	for k, v := range m {
+		n += len(k) + sizeOfValue(v)
+	}
+	return n
+}
+
+func sizeOfValue(v any) int {
+	switch v := v.(type) {
+	case string:
+		return 16 + len(v)
+	case map[string]any:
+		return sizeOfMap(v)
+	case []any:
+		n := 24 + 16*len(v)
+		for _, x := range v {
+			n += sizeOfValue(x)
+		}
+		return n
+	default:
+		return 16
+	}
+}
+
+// decode decodes the connection e keeps.
+func (c *Cache) decode(e *entry) (store.Connection, error) {
+	conn, err := c.codec.decode(e.blob)
+	if err != nil {
+		return store.Connection{}, err
+	}
+	conn.CreatedAt, conn.UpdatedAt = time.Unix(0, e.created).UTC(), time.Unix(0, e.updated).UTC()
+	conn.LastRefreshAt, conn.LastRefreshFailureAt = copyTime(e.lastRefreshAt), copyTime(e.lastFailureAt)
+	conn.LastRefreshError, conn.RefreshFailures = e.lastError, e.failures
+	return conn, nil
+}
+
+func copyTime(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := *t
+	return &v
 }
 
 // invalidate drops key's entry and fences out fills of reads that started
@@ -349,52 +521,6 @@ func (c *Cache) invalidateIntegration(key string) {
 	c.stats.invalidations.Add(1)
 }
 
-// sizeOf estimates the memory a cached connection holds: the entry, its
-// strings, its decoded maps, and one encoded answer (about the strings
-// again and half the maps). Calibrated on typical OAuth 2 connections
-// (about 2.5 KB each).
-func sizeOf(key string, c store.Connection) int {
-	n := entryOverhead + 2*len(key)
-	cr := c.Credentials
-	for _, s := range []string{cr.AccessToken.Reveal(), cr.RefreshToken.Reveal(), cr.ClientID, cr.ClientSecret.Reveal(),
-		cr.ClientCertificate.Reveal(), cr.ClientPrivateKey.Reveal(), cr.OAuthToken.Reveal(), cr.OAuthTokenSecret.Reveal(),
-		cr.APIKey.Reveal(), cr.Username, cr.Password.Reveal(), c.LastRefreshError} {
-		n += 2 * len(s)
-	}
-	maps := sizeOfMap(cr.Raw) + sizeOfMap(c.ConnectionConfig) + sizeOfMap(c.Metadata)
-	return n + maps + maps/2
-}
-
-// sizeOfMap estimates a decoded JSON object: a small map takes a group of
-// eight slots whatever its length.
-func sizeOfMap(m map[string]any) int {
-	if m == nil {
-		return 0
-	}
-	n := 64 + 34*max(len(m), 8)
-	for k, v := range m {
-		n += len(k) + sizeOfValue(v)
-	}
-	return n
-}
-
-func sizeOfValue(v any) int {
-	switch v := v.(type) {
-	case string:
-		return 16 + len(v)
-	case map[string]any:
-		return sizeOfMap(v)
-	case []any:
-		n := 24 + 16*len(v)
-		for _, x := range v {
-			n += sizeOfValue(x)
-		}
-		return n
-	default:
-		return 16
-	}
-}
-
 // --- writes of this process ---------------------------------------------------
 
 // Track makes c serve entries read through st and returns the store every
@@ -460,7 +586,7 @@ func (c *Cache) run(ctx context.Context) {
 				c.setLive(false, "the store's event subscription ended")
 				return
 			}
-			c.handle(ev)
+			c.handle(ctx, ev)
 		case <-tick.C:
 			if stale := time.Since(c.start) - time.Duration(c.acked.Load()); c.live.Load() && stale > c.stale {
 				c.setLive(false, "no heartbeat came back through the store's events for "+stale.Round(time.Millisecond).String())
@@ -480,21 +606,31 @@ func (c *Cache) heartbeat(ctx context.Context) {
 	}
 }
 
-func (c *Cache) handle(ev store.Event) {
+func (c *Cache) handle(ctx context.Context, ev store.Event) {
 	switch ev.Topic {
 	case store.TopicConnection:
 		c.invalidate(ev.Payload)
 	case store.TopicIntegration:
 		c.invalidateIntegration(ev.Payload)
 	case store.TopicReset:
-		c.reset()
+		// Events may have been lost, and may still be (the listener
+		// connection dropped and is not back yet): serve nothing until a
+		// heartbeat sent from now on comes back, which proves the
+		// subscription delivers again. Send one at once.
+		c.resetAt = int64(time.Since(c.start))
+		if c.live.Load() {
+			c.setLive(false, "") // empties the cache
+		} else {
+			c.reset()
+		}
+		c.heartbeat(ctx)
 	case TopicHeartbeat:
 		holder, sent, ok := cut(ev.Payload)
 		if !ok || holder != c.holder {
 			return
 		}
 		ns, err := strconv.ParseInt(sent, 10, 64)
-		if err != nil {
+		if err != nil || ns < c.resetAt {
 			return
 		}
 		if ns > c.acked.Load() {
@@ -516,16 +652,20 @@ func cut(s string) (string, string, bool) {
 }
 
 // setLive changes whether entries are served; either way the cache is
-// emptied and fills in progress are fenced out.
+// emptied and fills in progress are fenced out. why is logged as a warning
+// when the cache stops serving ("" logs at debug level only).
 func (c *Cache) setLive(live bool, why string) {
 	if c.disabled || c.live.Load() == live {
 		return
 	}
 	c.live.Store(live)
 	c.reset()
-	if live {
+	switch {
+	case live:
 		c.log.Debug("token cache: event subscription live; caching")
-	} else if why != "closed" {
+	case why == "":
+		c.log.Debug("token cache: the store's events may have been lost; reading every connection from the database until a heartbeat comes back")
+	case why != "closed":
 		c.log.Warn("token cache: event subscription not live; reading every connection from the database until it is", "reason", why)
 	}
 }
@@ -608,29 +748,54 @@ func (t *trackedStore) AddActivities(ctx context.Context, entries []store.Activi
 
 // --- encodings -------------------------------------------------------------
 
-// Encoder is an encoding of connections (the API's answer) that a Service
-// keeps with each cached connection, so a hit is answered without encoding.
-// Make one per encoding with NewEncoder and reuse it.
-type Encoder struct {
-	fn func(store.Connection) ([]byte, error)
+// Codec is an encoding of connections: the form a Cache keeps them in
+// (CacheOptions.Codec), and the answer Service.GetEncoded returns. Make one
+// per encoding with NewCodec and reuse it: GetEncoded with the cache's own
+// Codec answers a hit with the kept bytes.
+type Codec struct {
+	encode func(store.Connection) ([]byte, error)
+	decode func([]byte) (store.Connection, error)
 }
 
-// NewEncoder returns an Encoder applying fn. fn must be deterministic: its
-// result for a connection is kept as long as that connection is cached.
-func NewEncoder(fn func(store.Connection) ([]byte, error)) *Encoder {
-	return &Encoder{fn: fn}
+// NewCodec returns a Codec. encode must be deterministic. decode, needed
+// only by a Codec a Cache keeps connections in (nil otherwise), must
+// reverse encode for the connection's ID, ProviderConfigKey, ConnectionID,
+// Credentials, ConnectionConfig and Metadata exactly (decoded maps equal to
+// what the store's own decoding gives); the cache keeps the timestamps
+// and the refresh state itself. Both must be safe for concurrent use.
+func NewCodec(encode func(store.Connection) ([]byte, error), decode func([]byte) (store.Connection, error)) *Codec {
+	return &Codec{encode: encode, decode: decode}
 }
 
-// encode returns enc's encoding of e's connection, from e's memo when
-// there.
-func (e *entry) encode(enc *Encoder) ([]byte, error) {
-	if m := e.memo.Load(); m != nil && m.enc == enc {
-		return m.b, nil
+// defaultCodec is the Cache's encoding when CacheOptions.Codec is nil.
+var defaultCodec = NewCodec(
+	func(c store.Connection) ([]byte, error) {
+		return json.Marshal(codecJSON{ID: c.ID, Key: c.ProviderConfigKey, Conn: c.ConnectionID, Credentials: c.Credentials,
+			Config: c.ConnectionConfig, Metadata: c.Metadata})
+	},
+	func(b []byte) (store.Connection, error) {
+		var j codecJSON
+		if err := json.Unmarshal(b, &j); err != nil {
+			return store.Connection{}, err
+		}
+		return store.Connection{ID: j.ID, ProviderConfigKey: j.Key, ConnectionID: j.Conn, Credentials: j.Credentials,
+			ConnectionConfig: orEmpty(j.Config), Metadata: orEmpty(j.Metadata)}, nil
+	})
+
+type codecJSON struct {
+	ID          int64             `json:"id"`
+	Key         string            `json:"k"`
+	Conn        string            `json:"c"`
+	Credentials store.Credentials `json:"cr"`
+	Config      map[string]any    `json:"cc"`
+	Metadata    map[string]any    `json:"md"`
+}
+
+// orEmpty is m, or an empty map for nil: the stores decode an empty JSON
+// object as an empty, non-nil map.
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
 	}
-	b, err := enc.fn(e.conn)
-	if err != nil {
-		return nil, err
-	}
-	e.memo.Store(&memo{enc: enc, b: b})
-	return b, nil
+	return m
 }

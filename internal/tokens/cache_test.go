@@ -2,9 +2,12 @@ package tokens_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/nango-go/nango/internal/oauth"
 	"github.com/nango-go/nango/internal/pgtest"
 	"github.com/nango-go/nango/internal/secret"
 	"github.com/nango-go/nango/internal/store"
@@ -304,7 +308,10 @@ func TestCacheConcurrentReadersDuringRefresh(t *testing.T) {
 		var offset atomic.Int64
 		now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 		e.connection("rot", "c1", tokens.DefaultMargin+time.Hour, false)
-		mod := func(o *tokens.Options) { o.Now = now }
+		// New tokens expire an hour after the moved clock, so a reader that
+		// comes after the refresh finished reads a token that is not due
+		// (with the real clock it would be, and rightly refresh again).
+		mod := func(o *tokens.Options) { o.Now = now; o.OAuth = &oauth.Client{Timeout: 10 * time.Second, Now: now} }
 		svcs := []cached{e.cachedService(nil, tokens.CacheOptions{}, mod)}
 		if b.name == "postgres" {
 			svcs = append(svcs, e.cachedService(e.open(t), tokens.CacheOptions{}, mod))
@@ -314,10 +321,10 @@ func TestCacheConcurrentReadersDuringRefresh(t *testing.T) {
 			_ = accessToken(t, c.svc, "rot", "c1")
 		}
 		for round := 1; round <= 3; round++ {
-			offset.Store(int64(time.Hour + time.Minute)) // the cached token is due
+			offset.Store(int64(round) * int64(time.Hour+time.Minute)) // the cached token is due
 			seen := concurrentGets(t, 50, func(i int) *tokens.Service { return svcs[i%len(svcs)].svc }, "rot", "c1", false)
 			if len(seen) != 1 {
-				t.Fatalf("round %d: readers got %d different tokens, want 1", round, len(seen))
+				t.Fatalf("round %d: readers got %d different tokens, want 1: %v", round, len(seen), seen)
 			}
 			if got := e.prov.requests.Load(); got != int64(round) {
 				t.Fatalf("round %d: %d provider requests in total, want %d", round, got, round)
@@ -346,7 +353,7 @@ func TestCacheBounded(t *testing.T) {
 	for i := range n {
 		e.connection("rot", fmt.Sprint("c", i), time.Hour, false)
 	}
-	const budget = 256 << 10
+	const budget = 96 << 10
 	a := e.cachedService(nil, tokens.CacheOptions{Bytes: budget, HeartbeatInterval: time.Minute}, nil)
 	waitLive(t, a.cache, true)
 	for i := range n {
@@ -373,20 +380,35 @@ func TestCacheBounded(t *testing.T) {
 	}
 }
 
-// TestGetEncodedKeepsTheEncoding: a cached connection is encoded once; a
-// write brings a new encoding of the new value.
+// TestGetEncodedKeepsTheEncoding: a cached connection is kept in the
+// cache's codec, encoded once: GetEncoded with that codec answers with the
+// kept bytes, Get decodes them; a write brings a new encoding of the new
+// value; another codec encodes the connection itself.
 func TestGetEncodedKeepsTheEncoding(t *testing.T) {
 	e := newEnv(t, sqliteBackend)
 	e.connection("rot", "c1", time.Hour, false)
-	a := e.cachedService(nil, tokens.CacheOptions{HeartbeatInterval: time.Minute}, nil)
-	waitLive(t, a.cache, true)
-	var calls atomic.Int64
-	enc := tokens.NewEncoder(func(c store.Connection) ([]byte, error) {
-		calls.Add(1)
-		return []byte(c.Credentials.AccessToken.Reveal()), nil
+	var encodes, decodes atomic.Int64
+	codec := tokens.NewCodec(func(c store.Connection) ([]byte, error) {
+		encodes.Add(1)
+		return json.Marshal(map[string]any{"id": c.ID, "k": c.ProviderConfigKey, "c": c.ConnectionID, "cr": c.Credentials,
+			"cc": c.ConnectionConfig, "md": c.Metadata})
+	}, func(b []byte) (store.Connection, error) {
+		decodes.Add(1)
+		var j struct {
+			ID     int64             `json:"id"`
+			K      string            `json:"k"`
+			C      string            `json:"c"`
+			Cr     store.Credentials `json:"cr"`
+			Cc, Md map[string]any
+		}
+		err := json.Unmarshal(b, &j)
+		return store.Connection{ID: j.ID, ProviderConfigKey: j.K, ConnectionID: j.C, Credentials: j.Cr,
+			ConnectionConfig: j.Cc, Metadata: j.Md}, err
 	})
+	a := e.cachedService(nil, tokens.CacheOptions{HeartbeatInterval: time.Minute, Codec: codec}, nil)
+	waitLive(t, a.cache, true)
 	get := func() string {
-		b, err := a.svc.GetEncoded(ctxT(t), "rot", "c1", tokens.GetOptions{}, enc)
+		b, err := a.svc.GetEncoded(ctxT(t), "rot", "c1", tokens.GetOptions{}, codec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -398,17 +420,45 @@ func TestGetEncodedKeepsTheEncoding(t *testing.T) {
 			t.Fatalf("GetEncoded = %q, want %q", got, first)
 		}
 	}
-	if n := calls.Load(); n != 1 {
-		t.Fatalf("encoder called %d times for one cached connection, want 1", n)
+	if n, d := encodes.Load(), decodes.Load(); n != 1 || d != 0 {
+		t.Fatalf("6 GetEncoded of one cached connection: %d encodings, %d decodings; want 1 and 0", n, d)
+	}
+	if a.cache.Stats().Hits < 5 {
+		t.Fatalf("not served from the cache: %+v", a.cache.Stats())
+	}
+	want, err := e.st.GetConnection(ctxT(t), "rot", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := a.cache.Stats().Bytes
+	c, err := a.svc.Get(ctxT(t), "rot", "c1", tokens.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if decodes.Load() != 1 || !reflect.DeepEqual(c, want) {
+		t.Fatalf("Get of the cached connection (%d decodings) = %+v\nwant the stored %+v", decodes.Load(), c, want)
+	}
+	// The decoding is kept: later Gets (the proxy's) decode nothing.
+	for range 3 {
+		if c, err := a.svc.Get(ctxT(t), "rot", "c1", tokens.GetOptions{}); err != nil || !reflect.DeepEqual(c, want) {
+			t.Fatalf("Get again = %+v, %v", c, err)
+		}
+	}
+	if decodes.Load() != 1 || a.cache.Stats().Bytes <= size {
+		t.Fatalf("%d decodings after 4 Gets, cache size %d (was %d before the first Get): want one, kept and counted", decodes.Load(), a.cache.Stats().Bytes, size)
 	}
 	setToken(t, a.st, "rot", "c1", "at-new")
-	if got := get(); got != "at-new" {
-		t.Fatalf("after a write GetEncoded = %q, want at-new", got)
+	// (The write's own event may arrive while the next read fills the
+	// cache, which then does not keep it: encoded once or twice.)
+	if got := get(); !strings.Contains(got, `"at-new"`) || encodes.Load() < 2 {
+		t.Fatalf("after a write GetEncoded = %q (%d encodings), want the new token, encoded again", got, encodes.Load())
 	}
-	// Another encoder never gets the first one's encoding.
-	other := tokens.NewEncoder(func(c store.Connection) ([]byte, error) { return []byte("other"), nil })
-	if b, _ := a.svc.GetEncoded(ctxT(t), "rot", "c1", tokens.GetOptions{}, other); string(b) != "other" {
-		t.Fatalf("second encoder got %q", b)
+	// Another codec never gets the first one's encoding.
+	other := tokens.NewCodec(func(c store.Connection) ([]byte, error) {
+		return []byte("other " + c.Credentials.AccessToken.Reveal()), nil
+	}, nil)
+	if b, _ := a.svc.GetEncoded(ctxT(t), "rot", "c1", tokens.GetOptions{}, other); string(b) != "other at-new" {
+		t.Fatalf("second codec got %q", b)
 	}
 }
 
@@ -451,6 +501,160 @@ func TestCacheConcurrentWritersAndReaders(t *testing.T) {
 		for range 3 {
 			if got := accessToken(t, a.svc, "rot", "c1"); got != last {
 				t.Fatalf("after the writes Get = %q, want %q", got, last)
+			}
+		}
+	})
+}
+
+// eventTap wraps a real store and stands between it and the cache's event
+// subscription: the test can stop delivering events (a listener connection
+// that dropped) and inject its own.
+type eventTap struct {
+	store.Store
+	deaf   atomic.Bool
+	inject chan store.Event
+}
+
+func (e *eventTap) Subscribe() (<-chan store.Event, func()) {
+	in, cancel := e.Store.Subscribe()
+	out := make(chan store.Event)
+	done := make(chan struct{})
+	go func() {
+		defer close(out)
+		for {
+			var ev store.Event
+			var ok bool
+			select {
+			case ev, ok = <-in:
+				if !ok {
+					return
+				}
+				if e.deaf.Load() {
+					continue
+				}
+			case ev = <-e.inject:
+			case <-done:
+				return
+			}
+			select {
+			case out <- ev:
+			case <-done:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return out, func() { once.Do(func() { close(done); cancel() }) }
+}
+
+// TestCacheStopsServingAfterReset: a TopicReset (the PostgreSQL driver sends
+// one as soon as its listener connection drops) empties the cache and stops
+// it serving, and filling, until a heartbeat sent after the reset comes
+// back: while no event arrives, every Get reads the store, so a write that
+// nobody hears of is seen at once. Heartbeats are a minute apart here, so
+// only the reset can explain it.
+func TestCacheStopsServingAfterReset(t *testing.T) {
+	e := newEnv(t, sqliteBackend)
+	e.connection("rot", "c1", time.Hour, false)
+	tap := &eventTap{Store: e.st, inject: make(chan store.Event)}
+	a := e.cachedService(tap, tokens.CacheOptions{HeartbeatInterval: time.Minute}, nil)
+	waitLive(t, a.cache, true)
+	_ = accessToken(t, a.svc, "rot", "c1")
+	_ = accessToken(t, a.svc, "rot", "c1")
+	if st := a.cache.Stats(); st.Hits == 0 || st.Entries != 1 {
+		t.Fatalf("before the reset: %+v, want the connection cached and served", st)
+	}
+
+	tap.deaf.Store(true) // the listener is down: no event, no heartbeat comes back
+	tap.inject <- store.Event{Topic: store.TopicReset}
+	waitLive(t, a.cache, false)
+	before := a.cache.Stats()
+	if before.Entries != 0 {
+		t.Fatalf("after the reset %d entries kept, want none", before.Entries)
+	}
+	for i := range 3 {
+		want := fmt.Sprint("at-unheard-", i)
+		setToken(t, e.st, "rot", "c1", want) // straight to the driver: no invalidation
+		if got := accessToken(t, a.svc, "rot", "c1"); got != want {
+			t.Fatalf("listener down: Get = %q, want the stored %q", got, want)
+		}
+	}
+	if st := a.cache.Stats(); st.Hits != before.Hits || st.Entries != 0 || st.Live {
+		t.Fatalf("listener down: %+v, want no hit, nothing cached", st)
+	}
+
+	// The listener is back: it sends a reset, the cache's heartbeat comes
+	// back and caching resumes.
+	tap.deaf.Store(false)
+	tap.inject <- store.Event{Topic: store.TopicReset}
+	waitLive(t, a.cache, true)
+	_ = accessToken(t, a.svc, "rot", "c1")
+	if got := accessToken(t, a.svc, "rot", "c1"); got != "at-unheard-2" || a.cache.Stats().Hits == before.Hits {
+		t.Fatalf("live again: Get = %q, %+v; want the stored token from the cache", got, a.cache.Stats())
+	}
+}
+
+// TestCachedConnectionsAreExact: a connection served from the cache (kept
+// encoded by the default codec, decoded on Get) equals the one the store
+// returns, for every kind of credentials, with nested config and metadata
+// and the refresh state set.
+func TestCachedConnectionsAreExact(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		e := newEnv(t, b)
+		e.connection("rot", "seed", time.Hour, false) // the integration
+		exp := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Millisecond)
+		cfg := map[string]any{"subdomain": "acme", "n": 12.5, "big": 12345678901234567890.0, "list": []any{"a", 1.0, true, nil},
+			"nested": map[string]any{"x": map[string]any{"y": "z"}}, "unicode": "é\u2028<>&"}
+		creds := []store.Credentials{
+			{Type: store.OAuth2, AccessToken: "at", RefreshToken: "rt", ExpiresAt: &exp,
+				Raw: map[string]any{"access_token": "at", "scope": "a b", "expires_in": 3600.0, "extra": map[string]any{"k": []any{"v"}}}},
+			{Type: store.OAuth2, AccessToken: "at-no-expiry"},
+			{Type: store.OAuth2CC, AccessToken: "cc", ExpiresAt: &exp, ClientID: "cid", ClientSecret: "cs",
+				ClientCertificate: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n", ClientPrivateKey: "pk", Raw: map[string]any{"token_type": "bearer"}},
+			{Type: store.OAuth1, OAuthToken: "ot", OAuthTokenSecret: "ots", Raw: map[string]any{"oauth_token": "ot"}},
+			{Type: store.APIKey, APIKey: "key"},
+			{Type: store.Basic, Username: "user", Password: "pass"},
+			{Type: store.Basic, Username: "only-user"},
+		}
+		a := e.cachedService(nil, tokens.CacheOptions{HeartbeatInterval: time.Minute}, nil)
+		waitLive(t, a.cache, true)
+		for i, cr := range creds {
+			id := fmt.Sprint("exact-", i)
+			c := store.Connection{ProviderConfigKey: "rot", ConnectionID: id, Credentials: cr, ConnectionConfig: cfg,
+				Metadata: map[string]any{"account": id, "n": float64(i)}}
+			if i == 1 {
+				c.ConnectionConfig, c.Metadata = nil, nil
+			}
+			if _, err := a.st.UpsertConnection(ctxT(t), &c); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				if _, err := a.st.UpdateConnection(ctxT(t), "rot", id, func(c *store.Connection) error {
+					now := time.Now().UTC()
+					c.LastRefreshAt, c.LastRefreshFailureAt, c.LastRefreshError, c.RefreshFailures = &now, &now, "invalid_grant", 3
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := e.st.GetConnection(ctxT(t), "rot", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A miss that fills, then hits (the write's own event may
+			// still drop the first fill: go on until two hits).
+			hits := a.cache.Stats().Hits
+			for n := 0; a.cache.Stats().Hits-hits < 2; n++ {
+				if n == 50 {
+					t.Fatalf("%s: %d hits of 50 Gets", id, a.cache.Stats().Hits-hits)
+				}
+				got, err := a.svc.Get(ctxT(t), "rot", id, tokens.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s (%s), Get %d:\n got %+v\nwant %+v", id, cr.Type, n, got, want)
+				}
 			}
 		}
 	})

@@ -176,54 +176,104 @@ func (s *Service) Close() error {
 // connection), the caller's context error, or a store error
 // (store.ErrUnavailable, store.ErrUndecryptable...).
 func (s *Service) Get(ctx context.Context, providerConfigKey, connectionID string, opts GetOptions) (store.Connection, error) {
-	conn, _, err := s.get(ctx, providerConfigKey, connectionID, opts)
+	conn, _, err := s.get(ctx, providerConfigKey, connectionID, opts, nil)
 	return conn, err
 }
 
-// GetEncoded is Get followed by enc's encoding of the connection; when the
-// connection came from the cache its encoding is kept with it, so the next
-// Get of the same, unchanged connection costs no encoding.
-func (s *Service) GetEncoded(ctx context.Context, providerConfigKey, connectionID string, opts GetOptions, enc *Encoder) ([]byte, error) {
-	conn, e, err := s.get(ctx, providerConfigKey, connectionID, opts)
-	if err != nil {
-		return nil, err
-	}
-	if e != nil {
-		return e.encode(enc)
-	}
-	return enc.fn(conn)
+// GetEncoded is Get followed by enc's encoding of the connection. When enc
+// is the Codec the cache keeps connections in (CacheOptions.Codec), a
+// cached connection is answered with the kept bytes: no decoding, no
+// encoding. The bytes are shared: callers must not modify them.
+func (s *Service) GetEncoded(ctx context.Context, providerConfigKey, connectionID string, opts GetOptions, enc *Codec) ([]byte, error) {
+	_, b, err := s.get(ctx, providerConfigKey, connectionID, opts, enc)
+	return b, err
 }
 
-// get is Get; it also returns the cache entry holding the connection it
-// returns, when it is the cached one.
-func (s *Service) get(ctx context.Context, providerConfigKey, connectionID string, opts GetOptions) (_ store.Connection, _ *entry, err error) {
+// got is what read found: a cache entry, a connection read from the
+// store, or both (a read that filled the cache).
+type got struct {
+	pk, id string
+	e      *entry
+	conn   store.Connection
+	loaded bool // conn holds the connection
+}
+
+// connection returns the connection read, decoding the entry when it was a
+// hit.
+func (s *Service) connection(ctx context.Context, g *got) (store.Connection, error) {
+	if g.loaded {
+		return g.conn, nil
+	}
+	conn, err := s.o.Cache.decoded(g.e)
+	if err != nil {
+		// Not expected (the codec reverses its own encoding): drop the
+		// entry and read the store.
+		s.o.Logger.Warn("token cache: a cached connection could not be decoded; reading the database", "err", err)
+		s.o.Cache.invalidate(g.e.key)
+		conn, err = s.readStore(ctx, g.pk, g.id)
+		if err != nil {
+			return store.Connection{}, err
+		}
+	}
+	g.conn, g.loaded = conn, true
+	return conn, nil
+}
+
+// answer returns what Get (enc nil) or GetEncoded returns for a connection
+// that needs no refresh.
+func (s *Service) answer(ctx context.Context, g *got, enc *Codec) (store.Connection, []byte, error) {
+	if enc == nil {
+		conn, err := s.connection(ctx, g)
+		return conn, nil, err
+	}
+	if g.e != nil && enc == s.o.Cache.codec {
+		return store.Connection{}, g.e.blob, nil
+	}
+	conn, err := s.connection(ctx, g)
+	if err != nil {
+		return store.Connection{}, nil, err
+	}
+	b, err := enc.encode(conn)
+	return store.Connection{}, b, err
+}
+
+// get is Get (enc nil) and GetEncoded.
+func (s *Service) get(ctx context.Context, providerConfigKey, connectionID string, opts GetOptions, enc *Codec) (_ store.Connection, _ []byte, err error) {
 	var stats GetStats
 	if s.o.Observe != nil {
 		defer func() { stats.Err = err; s.o.Observe(ctx, stats) }()
 	}
-	conn, e, hit, err := s.read(ctx, providerConfigKey, connectionID)
+	g, err := s.read(ctx, providerConfigKey, connectionID)
 	if err != nil {
 		return store.Connection{}, nil, err
 	}
-	stats.CacheHit = hit
+	stats.CacheHit = !g.loaded
 	in, err := s.integration(ctx, providerConfigKey)
 	if err != nil {
 		return store.Connection{}, nil, err
 	}
 	stats.Provider = in.Provider
-	if conn.Credentials.Type != store.OAuth2 && conn.Credentials.Type != store.OAuth2CC {
-		return conn, e, nil
+	d := dueInputsOf(g.conn)
+	if !g.loaded {
+		d = g.e.due
+	}
+	if d.typ != store.OAuth2 && d.typ != store.OAuth2CC {
+		return s.answer(ctx, &g, enc)
 	}
 	tmpl, ok := s.o.Templates(in.Provider)
 	if !ok {
 		s.o.Logger.Warn("connection's provider template is not in the catalog; returning stored credentials",
 			"provider_config_key", providerConfigKey, "provider", in.Provider)
-		return conn, e, nil
+		return s.answer(ctx, &g, enc)
 	}
 	// Checked on every read, cached or not: the cache keeps the inputs of
 	// this decision, never its outcome.
-	if !s.due(conn, tmpl, opts.ForceRefresh) {
-		return conn, e, nil
+	if !s.due(d, tmpl, opts.ForceRefresh) {
+		return s.answer(ctx, &g, enc)
+	}
+	conn, err := s.connection(ctx, &g)
+	if err != nil {
+		return store.Connection{}, nil, err
 	}
 	start := time.Now()
 	defer func() { stats.Refreshed, stats.RefreshWait = true, time.Since(start) }()
@@ -231,7 +281,11 @@ func (s *Service) get(ctx context.Context, providerConfigKey, connectionID strin
 		opts.BeforeWait()
 	}
 	conn, err = s.join(ctx, conn, in, tmpl, opts.ForceRefresh)
-	return conn, nil, err
+	if err != nil || enc == nil {
+		return conn, nil, err
+	}
+	b, err := enc.encode(conn)
+	return conn, b, err
 }
 
 // Template returns the provider template called name (the catalog's Get):
@@ -240,19 +294,18 @@ func (s *Service) Template(name string) (*provider.Template, bool) { return s.o.
 
 // read is the single place connections are read: from the cache
 // (Options.Cache) when it holds them, else from the store, filling the
-// cache. The entry is nil when the connection is not cached; hit tells
-// whether it was already.
-func (s *Service) read(ctx context.Context, providerConfigKey, connectionID string) (_ store.Connection, _ *entry, hit bool, _ error) {
+// cache.
+func (s *Service) read(ctx context.Context, providerConfigKey, connectionID string) (got, error) {
 	key := store.ConnectionEventPayload(providerConfigKey, connectionID)
 	e, token := s.o.Cache.lookup(key)
 	if e != nil {
-		return e.conn, e, true, nil
+		return got{pk: providerConfigKey, id: connectionID, e: e}, nil
 	}
 	conn, err := s.readStore(ctx, providerConfigKey, connectionID)
 	if err != nil {
-		return store.Connection{}, nil, false, err
+		return got{}, err
 	}
-	return conn, s.o.Cache.fill(key, conn, token), false, nil
+	return got{pk: providerConfigKey, id: connectionID, e: s.o.Cache.fill(key, conn, token), conn: conn, loaded: true}, nil
 }
 
 // readStore reads the connection from the store, bypassing the cache (for
@@ -263,6 +316,19 @@ func (s *Service) readStore(ctx context.Context, providerConfigKey, connectionID
 		return store.Connection{}, ErrUnknownConnection
 	}
 	return conn, err
+}
+
+// Integration returns the integration called key, through the cache when
+// there is one (Options.Cache: kept correct as connections are), so a
+// caller that needs the integration beside a connection's credentials (the
+// proxy) costs no database round trip either. An absent integration is
+// store.ErrNotFound, as the store says it.
+func (s *Service) Integration(ctx context.Context, key string) (store.Integration, error) {
+	in, err := s.integration(ctx, key)
+	if errors.Is(err, ErrUnknownIntegration) {
+		return store.Integration{}, store.ErrNotFound
+	}
+	return in, err
 }
 
 // integration reads an integration through the cache.
@@ -290,16 +356,15 @@ func (s *Service) margin(t *provider.Template) time.Duration {
 	return s.o.DefaultMargin
 }
 
-// due reports whether conn needs a refresh.
-func (s *Service) due(conn store.Connection, t *provider.Template, force bool) bool {
-	c := conn.Credentials
-	switch c.Type {
+// due reports whether a connection needs a refresh.
+func (s *Service) due(d dueInputs, t *provider.Template, force bool) bool {
+	switch d.typ {
 	case store.OAuth2:
-		if c.RefreshToken.IsZero() {
+		if !d.hasRefresh {
 			return false
 		}
 	case store.OAuth2CC:
-		if c.AccessToken.IsZero() {
+		if !d.hasAccess {
 			return true
 		}
 	default:
@@ -308,7 +373,7 @@ func (s *Service) due(conn store.Connection, t *provider.Template, force bool) b
 	if force {
 		return true
 	}
-	return c.ExpiresAt != nil && c.ExpiresAt.Sub(s.o.Now()) < s.margin(t)
+	return d.expires != nil && d.expires.Sub(s.o.Now()) < s.margin(t)
 }
 
 // join runs or joins the in-process flight of conn's refresh and waits for
@@ -374,7 +439,7 @@ func (s *Service) refresh(ctx context.Context, orig store.Connection, in store.I
 			return store.Connection{}, sharedError(cur.LastRefreshError)
 		}
 		if locked {
-			if !s.due(cur, t, force) {
+			if !s.due(dueInputsOf(cur), t, force) {
 				s.release(pk, id)
 				return cur, nil
 			}
@@ -452,7 +517,7 @@ func (s *Service) refreshLocked(ctx context.Context, cur store.Connection, in st
 			break
 		}
 		s.o.Logger.Info("refresh token rotated concurrently; re-read it", "provider_config_key", pk, "connection_id", id)
-		if !s.due(now, t, false) {
+		if !s.due(dueInputsOf(now), t, false) {
 			stopRenewing()
 			s.release(pk, id)
 			s.activity(in, pk, id, true, start, attempts, 0, "", "recovered: another refresh had rotated the refresh token")
