@@ -13,7 +13,7 @@ func TestTokenCacheSize(t *testing.T) {
 		want    int64
 		wantErr string
 	}{
-		{name: "default 16 MiB", env: nil, want: 16 << 20},
+		{name: "default 32 MiB", env: nil, want: 32 << 20},
 		{name: "bytes", env: map[string]string{v: "1048576"}, want: 1 << 20},
 		{name: "MiB", env: map[string]string{v: "64MiB"}, want: 64 << 20},
 		{name: "case and space", env: map[string]string{v: " 2 gib "}, want: 2 << 30},

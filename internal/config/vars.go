@@ -88,10 +88,10 @@ var vars = []*variable{
 			c.OAuthStateTTL = d
 			return err
 		}},
-	{Name: "NANGO_TOKEN_CACHE_SIZE", Group: "Server", Default: "16MiB",
+	{Name: "NANGO_TOKEN_CACHE_SIZE", Group: "Server", Default: "32MiB",
 		Doc: "Memory for the in-process cache of decrypted connections that answers token fetches without a database round trip: " +
 			"bytes, or with a unit (`64KiB`, `16MiB`, `1GiB`; `KB`, `MB`, `GB` are powers of 1000). A typical OAuth 2 connection takes about 0.9 KB (2.5 KB once proxied), " +
-			"so the default holds about 18,000 (6,000 proxied); beyond it the least recently used are dropped (fetched from the database again when asked for). " +
+			"so the default holds about 37,000 (13,000 proxied); the memory is taken as connections are used, not reserved. Beyond it the least recently used are dropped (fetched from the database again when asked for). " +
 			"`0` turns the cache off. Every instance keeps its own cache, kept correct across instances (see docs/performance.md).",
 		apply: func(c *Config, v string, _ bool) error {
 			n, err := parseByteSize(v, 64<<10, 1<<40)

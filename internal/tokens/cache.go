@@ -115,10 +115,11 @@ type CacheOptions struct {
 
 // Defaults of CacheOptions.
 const (
-	// DefaultCacheBytes holds about 18,000 typical OAuth 2 connections
-	// fetched as tokens (about 0.9 KB each), 6,000 proxied ones (about
-	// 2.5 KB with their decoding): see Cache.
-	DefaultCacheBytes = 16 << 20
+	// DefaultCacheBytes holds about 37,000 typical OAuth 2 connections
+	// fetched as tokens (about 0.9 KB each), 13,000 proxied ones (about
+	// 2.5 KB with their decoding): see Cache. It is a bound, not a
+	// reservation.
+	DefaultCacheBytes = 32 << 20
 	DefaultHeartbeat  = time.Second
 	// DefaultStaleHeartbeats: a loaded machine (or a long GC pause of the
 	// database) can delay a heartbeat by seconds; only a much longer
