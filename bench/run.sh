@@ -8,8 +8,8 @@
 #                                thresholds
 #   bench/run.sh [nbench run flags...]   e.g. -only token,hello -reps 1
 #
-# Needs Go and a PostgreSQL server where databases nango_bench and
-# nango_bench_scale may be created and dropped (BENCH_PG, default the local
+# Needs Go and a PostgreSQL server where databases nango_bench_<pid> and
+# nango_bench_<pid>_scale may be created and dropped (BENCH_PG, default the local
 # trust-auth one). WORK defaults to ${TMPDIR:-/tmp}/nango-bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."

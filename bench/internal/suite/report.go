@@ -77,8 +77,8 @@ func (res *Results) WriteMarkdown(w io.Writer) {
 	fmt.Fprintln(w)
 
 	if len(res.Startup) > 0 {
-		fmt.Fprintln(w, "| backend | start-up to first 200 token fetch (median; each) | idle RSS MiB | VmHWM after all loads MiB |")
-		fmt.Fprintln(w, "|---|---:|---:|---:|")
+		fmt.Fprintln(w, "| backend | start-up to first 200 token fetch (median; each) | idle RSS MiB | max RSS under token-fetch load, fresh process MiB | VmHWM after all loads MiB |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
 		for _, be := range sortedKeys(res.Startup) {
 			var hwm int64
 			for _, s := range res.Scenarios {
@@ -86,8 +86,12 @@ func (res *Results) WriteMarkdown(w io.Writer) {
 					hwm = max(hwm, s.HWM)
 				}
 			}
-			fmt.Fprintf(w, "| %s | %s ms (%s) | %s | %s |\n", be, ms(medianDur(res.Startup[be])), durations(res.Startup[be]),
-				mibs(res.Idle[be].RSS), mibs(hwm))
+			fresh := "—"
+			if rss, ok := res.TokenRSS[be]; ok {
+				fresh = mibs(rss)
+			}
+			fmt.Fprintf(w, "| %s | %s ms (%s) | %s | %s | %s |\n", be, ms(medianDur(res.Startup[be])), durations(res.Startup[be]),
+				mibs(res.Idle[be].RSS), fresh, mibs(hwm))
 		}
 		fmt.Fprintln(w)
 	}
@@ -131,7 +135,10 @@ func (res *Results) writeTargets(w io.Writer, bound float64) {
 		r := md.RPS / bound
 		fmt.Fprintf(w, "| token fetch throughput | ≥ %.1f× bound | %.2f× (%.0f of %.0f req/s) | %s |\n", TargetTokenRatio, r, md.RPS, bound, yes(r >= TargetTokenRatio))
 		fmt.Fprintf(w, "| token fetch p99 at %d connections | ≤ %s ms | %s ms | %s |\n", res.Settings.Conns, ms(TargetTokenP99), ms(md.P99), yes(md.P99 <= TargetTokenP99))
-		fmt.Fprintf(w, "| RSS under token-fetch load | ≤ %s MiB | %s MiB | %s |\n", mibs(TargetRSS), mibs(token.MedianRSS()), yes(token.MedianRSS() <= TargetRSS))
+		if rss, ok := res.TokenRSS["postgres"]; ok {
+			fmt.Fprintf(w, "| RSS under token-fetch load (fresh process) | ≤ %s MiB | %s MiB | %s |\n", mibs(TargetRSS), mibs(rss), yes(rss <= TargetRSS))
+		}
+		fmt.Fprintf(w, "| RSS under token-fetch load (process shared with the other scenarios: median of the runs) | ≤ %s MiB | %s MiB | %s |\n", mibs(TargetRSS), mibs(token.MedianRSS()), yes(token.MedianRSS() <= TargetRSS))
 	}
 	if okH {
 		r := health.Median().RPS / bound

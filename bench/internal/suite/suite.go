@@ -25,7 +25,9 @@ type Options struct {
 	// hello-world reference and the OAuth provider).
 	Nango, Self string
 	// PGAdminURL reaches a PostgreSQL server where the suite may create and
-	// drop its scratch databases (nango_bench, nango_bench_scale).
+	// drop its scratch databases (nango_bench_<pid>, nango_bench_scale_<pid>:
+	// named after the process so that two runs on one server never share
+	// one).
 	PGAdminURL string
 	// Backends to measure: "postgres", "sqlite".
 	Backends []string
@@ -72,12 +74,18 @@ type Results struct {
 		Storm       int    `json:"storm"`
 		Commit      string `json:"commit"`
 	} `json:"settings"`
-	Scenarios []Scenario          `json:"scenarios"`
-	Startup   map[string][]int64  `json:"startup_ns"` // backend → each start-up time
-	Idle      map[string]Memory   `json:"idle"`       // backend → memory after start-up, before load
-	Storms    []Storm             `json:"storms"`
-	Scale     []ScalePoint        `json:"scale"`
-	Seed      map[string]SeedTime `json:"seed"`
+	Scenarios []Scenario         `json:"scenarios"`
+	Startup   map[string][]int64 `json:"startup_ns"` // backend → each start-up time
+	Idle      map[string]Memory  `json:"idle"`       // backend → memory after start-up, before load
+	// TokenRSS is the server's largest VmRSS during one token-fetch run on
+	// a freshly started process (backend → bytes): the memory of a server
+	// serving token fetches only. The scenarios' own RSS column is the
+	// process all scenarios share, so from the second repetition on it
+	// also holds what the proxy runs left (decoded connections).
+	TokenRSS map[string]int64    `json:"token_rss_fresh_bytes,omitempty"`
+	Storms   []Storm             `json:"storms"`
+	Scale    []ScalePoint        `json:"scale"`
+	Seed     map[string]SeedTime `json:"seed"`
 }
 
 // SeedTime is how long seeding through the API took.
@@ -172,6 +180,8 @@ type run struct {
 	provider *proc
 	provFile string
 	backends []*backend
+	// db is this run's scratch database name prefix (nango_bench_<pid>).
+	db string
 }
 
 func (r *run) logf(format string, args ...any) {
@@ -188,8 +198,9 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	}
 	_, keyText := secret.GenerateKey()
 	r := &run{o: o, res: &Results{Started: time.Now().UTC(), Startup: map[string][]int64{}, Idle: map[string]Memory{},
-		Seed: map[string]SeedTime{}},
-		secret: "bench-" + secret.RandomToken(16), encKey: keyText.Reveal(), dashUser: "admin", dashPass: secret.RandomToken(12)}
+		TokenRSS: map[string]int64{}, Seed: map[string]SeedTime{}},
+		secret: "bench-" + secret.RandomToken(16), encKey: keyText.Reveal(), dashUser: "admin", dashPass: secret.RandomToken(12),
+		db: fmt.Sprintf("nango_bench_%d", os.Getpid())}
 	r.res.Machine = describeMachine()
 	r.res.LoadAvg[0] = loadAvg()
 	defer func() { r.res.LoadAvg[1] = loadAvg() }()
@@ -226,6 +237,13 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	if err := r.loadScenarios(ctx); err != nil {
 		return r.res, err
 	}
+	if r.wanted("token") {
+		for _, b := range r.backends {
+			if err := r.freshTokenMemory(ctx, b); err != nil {
+				return r.res, fmt.Errorf("%s token-fetch memory: %w", b.name, err)
+			}
+		}
+	}
 	for _, b := range r.backends {
 		if err := r.storms(ctx, b); err != nil {
 			return r.res, fmt.Errorf("%s refresh storm: %w", b.name, err)
@@ -253,6 +271,9 @@ func (r *run) cleanup() {
 	}
 	if r.provider != nil {
 		_ = r.provider.stop()
+	}
+	if slices.Contains(r.o.Backends, "postgres") {
+		dropDatabase(context.Background(), r.o.PGAdminURL, r.db)
 	}
 }
 
@@ -290,7 +311,7 @@ func (r *run) setupBackend(ctx context.Context, name string) (*backend, error) {
 	b.spec.env = r.env()
 	switch name {
 	case "postgres":
-		url, err := recreateDatabase(ctx, r.o.PGAdminURL, "nango_bench")
+		url, err := recreateDatabase(ctx, r.o.PGAdminURL, r.db)
 		if err != nil {
 			return nil, err
 		}
@@ -351,6 +372,38 @@ func (r *run) setupBackend(ctx context.Context, name string) (*backend, error) {
 	r.res.Idle[name] = m
 	r.logf("%s: idle RSS %s", name, mib(m.RSS))
 	return b, nil
+}
+
+// freshTokenMemory restarts the backend's server on its database and
+// measures its largest VmRSS during one token-fetch run (warm-up
+// included): the memory of a server that serves token fetches only,
+// whatever the other scenarios left in the shared process.
+func (r *run) freshTokenMemory(ctx context.Context, b *backend) error {
+	if err := b.p.stop(); err != nil {
+		return err
+	}
+	p, _, err := startNango(ctx, b.spec, probeGET("/health", nil))
+	if err != nil {
+		return err
+	}
+	b.p = p
+	auth := []string{"Authorization", "Bearer " + r.secret}
+	token := make([]load.Request, r.o.Connections)
+	for i := range token {
+		token[i] = load.NewRequest("GET", p.addr, r.tokenPath(connID(i)), auth, nil)
+	}
+	sampler := sampleRSS(p.Pid())
+	res, err := load.Run(ctx, load.Options{Addr: p.addr, Conns: r.o.Conns, Warmup: r.o.Warmup, Duration: r.o.Duration, Pick: load.Random(token)})
+	rss := sampler.done()
+	if err != nil {
+		return err
+	}
+	r.res.TokenRSS[b.name] = rss
+	r.logf("%s: fresh process, token fetch: %s  rss %s", b.name, res, mib(rss))
+	if (res.Non2xx > 0 || res.Errors > 0) && r.o.Smoke {
+		return fmt.Errorf("%d non-2xx answers, %d transport errors; sample: %s", res.Non2xx, res.Errors, res.Sample)
+	}
+	return nil
 }
 
 func durations(ns []int64) string {
@@ -560,11 +613,12 @@ func (r *run) stormReps(ctx context.Context, b *backend, addrs []string) error {
 // growing numbers of connections written by COPY (sealed like the
 // server's), one run per scenario.
 func (r *run) scale(ctx context.Context) error {
-	url, err := recreateDatabase(ctx, r.o.PGAdminURL, "nango_bench_scale")
+	scaleDB := r.db + "_scale"
+	url, err := recreateDatabase(ctx, r.o.PGAdminURL, scaleDB)
 	if err != nil {
 		return err
 	}
-	defer dropDatabase(context.Background(), r.o.PGAdminURL, "nango_bench_scale")
+	defer dropDatabase(context.Background(), r.o.PGAdminURL, scaleDB)
 	key, err := secret.ParseKey(r.encKey)
 	if err != nil {
 		return err
