@@ -270,9 +270,12 @@ func (u *upstream) last(t *testing.T) seen {
 	return r[len(r)-1]
 }
 
-// activity returns the proxy's activity entries, after flushing them.
+// activity stops the server — waiting for its handlers: a caller can read
+// a whole answer before its handler has queued the call's entry — then
+// flushes the handler's activity log and returns the entries, newest first.
 func (e *env) activity() []store.Activity {
 	e.t.Helper()
+	e.srv.Close()
 	_ = e.h.Close()
 	acts, err := e.st.ListActivity(context.Background(), store.ActivityFilter{Action: "proxy"})
 	if err != nil {
