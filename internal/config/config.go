@@ -73,6 +73,10 @@ type Config struct {
 
 	// Ops configures metrics (NANGO_METRICS*).
 	Ops Ops
+
+	// Tracing configures OpenTelemetry tracing (OTEL_*); off unless an
+	// endpoint is set.
+	Tracing Tracing
 }
 
 // Proxy configures the API proxy.

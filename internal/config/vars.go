@@ -316,6 +316,87 @@ var vars = []*variable{
 			c.Ops.MetricsAddr = a
 			return err
 		}},
+
+	// Tracing: the OpenTelemetry variables (docs/metrics.md#tracing).
+	{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Group: "Tracing",
+		Doc: "Base URL of an OTLP/HTTP collector (e.g. `http://otel-collector:4318`): setting it turns OpenTelemetry tracing on; spans go to `<url>/v1/traces`. Unset: no tracing, no cost.",
+		apply: func(c *Config, v string, set bool) error {
+			if !set || strings.TrimSpace(v) == "" {
+				return nil
+			}
+			u, err := parseHTTPURL(v)
+			if err == nil {
+				c.Tracing.Endpoint = u + "/v1/traces"
+			}
+			return err
+		}},
+	{Name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", Group: "Tracing",
+		Doc: "Full URL spans are sent to, used as given; wins over OTEL_EXPORTER_OTLP_ENDPOINT.",
+		apply: func(c *Config, v string, set bool) error {
+			if !set || strings.TrimSpace(v) == "" {
+				return nil
+			}
+			u, err := parseHTTPURL(v)
+			if err == nil {
+				c.Tracing.Endpoint = u
+			}
+			return err
+		}},
+	{Name: "OTEL_EXPORTER_OTLP_PROTOCOL", Group: "Tracing", Default: "http/json",
+		Doc: "`http/json` (OTLP over HTTP, JSON-encoded — what every OpenTelemetry collector accepts on port 4318) is the only protocol this server speaks.",
+		apply: func(_ *Config, v string, _ bool) error {
+			if p := strings.ToLower(strings.TrimSpace(v)); p != "http/json" {
+				return fmt.Errorf("%q is not supported: this server exports spans as OTLP over HTTP with JSON encoding (http/json), which collectors accept on the same port as http/protobuf", v)
+			}
+			return nil
+		}},
+	{Name: "OTEL_EXPORTER_OTLP_HEADERS", Group: "Tracing", Secret: true,
+		Doc: "Headers sent with every export, `name1=value1,name2=value2` with percent-encoded values (a collector's API key, for example).",
+		apply: func(c *Config, v string, _ bool) error {
+			h, err := parseOTLPHeaders(v)
+			c.Tracing.Headers = h
+			return err
+		}},
+	{Name: "OTEL_EXPORTER_OTLP_TIMEOUT", Group: "Tracing", Default: "10000",
+		Doc: "Milliseconds one export may take (1-60000); a slow collector never slows a request: spans wait in a bounded queue and are dropped when it is full.",
+		apply: func(c *Config, v string, _ bool) error {
+			n, err := parseInt(v, 1, 60000)
+			c.Tracing.TimeoutMillis = n
+			return err
+		}},
+	{Name: "OTEL_SERVICE_NAME", Group: "Tracing", Default: "nango",
+		Doc: "The `service.name` of the spans.",
+		apply: func(c *Config, v string, _ bool) error {
+			v = strings.TrimSpace(v)
+			if v == "" || len(v) > 200 {
+				return fmt.Errorf("a service name of 1-200 characters is needed")
+			}
+			c.Tracing.ServiceName = v
+			return nil
+		}},
+	{Name: "OTEL_TRACES_SAMPLER", Group: "Tracing", Default: "parentbased_always_on",
+		Doc: "Which requests are traced: `parentbased_always_on` (all, following a caller's `traceparent` decision), `parentbased_traceidratio` with OTEL_TRACES_SAMPLER_ARG, `always_on`, `always_off`, `traceidratio`, `parentbased_always_off`.",
+		apply: func(c *Config, v string, _ bool) error {
+			s, err := parseSampler(v)
+			c.Tracing.Sampler = s
+			return err
+		}},
+	{Name: "OTEL_TRACES_SAMPLER_ARG", Group: "Tracing", Default: "1",
+		Doc: "The ratio (0-1) of the traceidratio samplers.",
+		apply: func(c *Config, v string, _ bool) error {
+			f, err := parseRatio(v)
+			c.Tracing.SamplerArg = f
+			return err
+		}},
+	{Name: "OTEL_SDK_DISABLED", Group: "Tracing", Default: "false",
+		Doc: "true turns tracing off even when an endpoint is set.",
+		apply: func(c *Config, v string, _ bool) error {
+			off, err := parseBool(v)
+			if off {
+				c.Tracing.Endpoint = ""
+			}
+			return err
+		}},
 }
 
 // HMACAlgorithms lists the accepted NANGO_HMAC_ALGORITHM names.

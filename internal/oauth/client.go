@@ -16,6 +16,7 @@ import (
 	"github.com/nango-go/nango/internal/provider"
 	"github.com/nango-go/nango/internal/secret"
 	"github.com/nango-go/nango/internal/store"
+	"github.com/nango-go/nango/internal/tracing"
 )
 
 // DefaultTimeout bounds one call to a provider when Client.Timeout is 0.
@@ -50,6 +51,8 @@ type Client struct {
 	// and must not make the server call into its own network (with the
 	// client secret). Hosts written in the template are never checked.
 	AllowPrivateNetworks bool
+	// Tracer gives every provider call a client span; nil is tracing off.
+	Tracer *tracing.Tracer
 }
 
 // ExchangeRequest is what Exchange needs.
@@ -354,7 +357,7 @@ func (c *Client) httpClient() *http.Client {
 		}
 		return nil
 	}
-	return guarded(&hc)
+	return guarded(&hc, c.Tracer)
 }
 
 func (c *Client) logger() *slog.Logger {

@@ -311,7 +311,7 @@ func (c *Client) mtlsClient(cr store.Credentials) (*http.Client, error) {
 	}
 	tc.Certificates = []tls.Certificate{pair}
 	base.TLSClientConfig = tc
-	hc.Transport = guardTransport{base: base}
+	hc.Transport = guardTransport{base: base, tracer: c.Tracer}
 	return hc, nil
 }
 

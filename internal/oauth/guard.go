@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/nango-go/nango/internal/tracing"
 )
 
 // ErrNonPublicHost is returned (wrapped) when a provider call whose host
@@ -33,13 +35,29 @@ func (c *Client) guardCtx(ctx context.Context, tmpl string) context.Context {
 
 // guardTransport sends requests through base, or — for requests marked by
 // guardCtx — through a copy of base whose dialer refuses non-public
-// addresses.
+// addresses. Every provider call of the package goes through one, which
+// also gives each a client span when tracing is on.
 type guardTransport struct {
-	base http.RoundTripper
+	base   http.RoundTripper
+	tracer *tracing.Tracer
 }
 
 // RoundTrip implements http.RoundTripper.
 func (g guardTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx, span := g.tracer.StartClient(r.Context(), "oauth", r, 0)
+	if span != nil {
+		r = r.WithContext(ctx)
+	}
+	resp, err := g.roundTrip(r)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	tracing.FinishClient(span, status, err)
+	return resp, err
+}
+
+func (g guardTransport) roundTrip(r *http.Request) (*http.Response, error) {
 	if on, _ := r.Context().Value(guardKey{}).(bool); !on {
 		return g.base.RoundTrip(r)
 	}
@@ -62,13 +80,13 @@ func (g guardTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // guarded wraps hc's transport with guardTransport.
-func guarded(hc *http.Client) *http.Client {
+func guarded(hc *http.Client, tracer *tracing.Tracer) *http.Client {
 	base := hc.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
 	if _, ok := base.(guardTransport); !ok {
-		hc.Transport = guardTransport{base: base}
+		hc.Transport = guardTransport{base: base, tracer: tracer}
 	}
 	return hc
 }

@@ -98,8 +98,8 @@ func TestProviderCallsToConfigHostsAreGuarded(t *testing.T) {
 // TestGuardTransportWrapsOnce checks a client is wrapped once however
 // often httpClient copies it (sendWith does).
 func TestGuardTransportWrapsOnce(t *testing.T) {
-	hc := guarded(&http.Client{})
-	again := guarded(hc)
+	hc := guarded(&http.Client{}, nil)
+	again := guarded(hc, nil)
 	if _, ok := again.Transport.(guardTransport); !ok {
 		t.Fatal("not guarded")
 	}

@@ -340,6 +340,13 @@ func (c *Client) verifyClient(guard bool) *http.Client {
 		tr.DialContext = d.DialContext
 		hc.Transport = tr
 	}
+	if c.Tracer != nil {
+		base := hc.Transport
+		if base == nil {
+			base = http.DefaultTransport
+		}
+		hc.Transport = guardTransport{base: base, tracer: c.Tracer} // unmarked requests pass through: tracing only
+	}
 	return &hc
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/nango-go/nango/internal/provider"
 	"github.com/nango-go/nango/internal/store"
 	"github.com/nango-go/nango/internal/tokens"
+	"github.com/nango-go/nango/internal/tracing"
 )
 
 // Request headers the proxy reads.
@@ -91,6 +92,9 @@ type Options struct {
 	// and the entry is dropped (metrics should count here). It runs on the
 	// request's goroutine and must be quick.
 	OnCall func(store.Activity)
+	// Tracer gives every upstream attempt a client span; nil is tracing
+	// off.
+	Tracer *tracing.Tracer
 }
 
 // Handler serves ALL /proxy/*. It is safe for concurrent use; Close it to

@@ -13,7 +13,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/nango-go/nango/internal/httpx"
+	"github.com/nango-go/nango/internal/tracing"
 )
 
 // copyBufSize is the chunk size of both streams; one buffer per call.
@@ -40,7 +43,20 @@ func (c *call) forward(p *plan) {
 			c.fail(e)
 			return
 		}
+		var span trace.Span
+		if c.h.o.Tracer != nil {
+			var sctx context.Context
+			sctx, span = c.h.o.Tracer.StartClient(req.Context(), "proxy", req, attempt)
+			req = req.WithContext(sctx)
+		}
 		resp, err := tr.RoundTrip(req)
+		if span != nil {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode
+			}
+			tracing.FinishClient(span, status, err)
+		}
 		last := attempt >= p.attempts
 		if err != nil {
 			c.wd.pause()

@@ -15,8 +15,11 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/nango-go/nango/internal/connect"
 	"github.com/nango-go/nango/internal/httpx"
+	"github.com/nango-go/nango/internal/tracing"
 )
 
 // statusWriter records the status and size of a response.
@@ -138,6 +141,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 	if o != nil && o.metrics == nil && o.telemetry == nil {
 		o = nil
 	}
+	tr := s.tracer
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rq := &request{}
@@ -146,12 +150,18 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		w.Header()["X-Request-Id"] = rq.idHdr[:]
 		rq.scope.Init(log, id, rq)
 		ctx := httpx.WithScope(r.Context(), &rq.scope)
+		var span trace.Span
+		if tr != nil {
+			ctx, span = tr.StartServer(ctx, r)
+		}
 		r = r.WithContext(ctx)
 		sw := &rq.sw
 		sw.ResponseWriter = w
 		var upgrade bool
-		if o != nil {
+		if o != nil || tr != nil {
 			upgrade = connect.IsWebSocketUpgrade(r)
+		}
+		if o != nil {
 			o.metrics.RequestStarted()
 		}
 		panicked := true
@@ -163,6 +173,10 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if o != nil {
 				o.metrics.RequestDone()
 				o.observeRequest(r, sw.status, upgrade, panicked, time.Since(start), &rq.info)
+			}
+			if span != nil {
+				provider, _ := rq.info.provider.Load().(string)
+				tracing.FinishServer(span, r.Method, routeOf(r, upgrade), finalStatus(sw.status, panicked), id, provider)
 			}
 			if p != nil {
 				if p == http.ErrAbortHandler {
@@ -183,14 +197,20 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if !log.Enabled(ctx, level) {
 				return
 			}
-			log.LogAttrs(ctx, level, "request",
+			attrs := [7]slog.Attr{
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
 				slog.String("path", logPath(r.URL.Path)),
 				slog.Int("status", sw.status),
 				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 				slog.Int64("bytes", sw.bytes),
-			)
+			}
+			n := 6
+			if span != nil {
+				attrs[n] = slog.String("trace_id", span.SpanContext().TraceID().String())
+				n++
+			}
+			log.LogAttrs(ctx, level, "request", attrs[:n]...)
 		}()
 		next.ServeHTTP(sw, r)
 		panicked = false

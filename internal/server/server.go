@@ -20,6 +20,8 @@ import (
 	"github.com/nango-go/nango/internal/proxy"
 	"github.com/nango-go/nango/internal/store"
 	"github.com/nango-go/nango/internal/tokens"
+	"github.com/nango-go/nango/internal/tracing"
+	"github.com/nango-go/nango/internal/version"
 )
 
 // Server is a configured nango server: store open and migrated, catalog
@@ -33,6 +35,7 @@ type Server struct {
 	tokens  *tokens.Service
 	connect *connect.Handlers
 	handler http.Handler
+	tracer  *tracing.Tracer // nil: tracing off
 
 	mu       sync.Mutex
 	closers  []func() error
@@ -61,6 +64,20 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, e
 	}
 	s := &Server{cfg: cfg, log: log, store: st, catalog: cat}
 	s.closers = append(s.closers, st.Close)
+	// Tracing (OTEL_*): closed after everything that starts spans, so
+	// their last spans are flushed.
+	v, _ := version.Info()
+	tracer, shutdownTracing, err := tracing.Setup(cfg.Tracing, v, log, tracing.Options{})
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	s.tracer = tracer
+	s.closers = append(s.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return shutdownTracing(ctx)
+	})
 	// The token cache (decrypted connections and integrations): every
 	// component writes through the store Track returns, so this process's
 	// writes drop what they change at once; other instances' writes arrive
@@ -82,7 +99,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, e
 		_ = s.Close()
 		return nil, err
 	}
-	s.oauth = &oauth.Client{Logger: log, AllowPrivateNetworks: cfg.Proxy.AllowPrivateNetworks}
+	s.oauth = &oauth.Client{Logger: log, AllowPrivateNetworks: cfg.Proxy.AllowPrivateNetworks, Tracer: tracer}
 	s.tokens = tokens.New(tokens.Options{Store: st, Templates: cat.Get, OAuth: s.oauth, Logger: log, Observe: s.tokenObserver(), Cache: cache})
 	s.closers = append(s.closers, s.tokens.Close)
 	s.connect = connect.New(connect.Deps{Store: st, Catalog: cat, OAuth: s.oauth, Config: cfg, Logger: log})

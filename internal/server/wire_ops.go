@@ -237,15 +237,31 @@ func reqInfoFrom(ctx context.Context) *reqInfo {
 // method, status, duration) and derives the request-level telemetry
 // events. The middleware calls it when metrics or telemetry are on.
 func (o *opsStore) observeRequest(r *http.Request, status int, upgrade, panicked bool, d time.Duration, ri *reqInfo) {
+	status = finalStatus(status, panicked)
+	route := routeOf(r, upgrade)
+	o.metrics.ObserveRequest(route, r.Method, status, d)
+	if o.telemetry != nil && !panicked {
+		o.trackRequest(r, route, status, ri)
+	}
+}
+
+// finalStatus is the status a finished request answered: what the handler
+// wrote, 200 when it wrote nothing, 500 when it panicked first.
+func finalStatus(status int, panicked bool) int {
 	if status == 0 {
 		status = http.StatusOK
 		if panicked {
 			status = http.StatusInternalServerError
 		}
 	}
-	// ServeMux sets r.Pattern on the request it dispatches: this one,
-	// except proxy paths, which proxy.RawPaths hands to the mux as a copy
-	// rewritten to "/proxy/" (the pattern that then matches).
+	return status
+}
+
+// routeOf is the route a finished request matched, for metrics and spans.
+// ServeMux sets r.Pattern on the request it dispatches: this one, except
+// proxy paths, which proxy.RawPaths hands to the mux as a copy rewritten to
+// "/proxy/" (the pattern that then matches).
+func routeOf(r *http.Request, upgrade bool) string {
 	route := r.Pattern
 	switch {
 	case upgrade:
@@ -253,10 +269,7 @@ func (o *opsStore) observeRequest(r *http.Request, status int, upgrade, panicked
 	case route == "" && isProxyPath(r.URL.EscapedPath()):
 		route = "/proxy/"
 	}
-	o.metrics.ObserveRequest(route, r.Method, status, d)
-	if o.telemetry != nil && !panicked {
-		o.trackRequest(r, route, status, ri)
-	}
+	return route
 }
 
 func isProxyPath(p string) bool { return p == "/proxy" || strings.HasPrefix(p, "/proxy/") }

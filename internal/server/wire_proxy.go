@@ -25,6 +25,7 @@ func (s *Server) registerProxy(secured guarded) {
 		Config:    s.cfg.Proxy,
 		Logger:    s.log,
 		UserAgent: "nango-go/" + v,
+		Tracer:    s.tracer,
 	})
 	s.closers = append(s.closers, h.Close)
 	secured.HandleFunc("/proxy/", h.ServeHTTP)
