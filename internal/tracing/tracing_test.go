@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
@@ -329,5 +331,82 @@ func TestSetupSpans(t *testing.T) {
 				t.Fatalf("the export holds %q: %s", s, b)
 			}
 		}
+	}
+}
+
+// TestCollectorDecodesExport hands an export to the decoder the
+// OpenTelemetry Collector's OTLP/HTTP receiver uses for JSON bodies
+// (pdata's ptrace.JSONUnmarshaler) and checks every field survives: a
+// document that only our own test decoder understood would be dropped by a
+// real collector.
+func TestCollectorDecodesExport(t *testing.T) {
+	col := newCollector(t)
+	exp := tracing.NewExporter(col.URL+"/v1/traces", nil, 5*time.Second)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "svc"))))
+	tr := tp.Tracer(tracing.ScopeName)
+	ctx, parent := tr.Start(context.Background(), "GET /connection/{connectionId}", trace.WithSpanKind(trace.SpanKindServer))
+	_, child := tr.Start(ctx, "oauth POST example.com", trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(attribute.Int("http.response.status_code", 502), attribute.Bool("b", true), attribute.Float64("f", 0.5),
+			attribute.StringSlice("ss", []string{"x"})))
+	child.AddEvent("retry")
+	child.SetStatus(codes.Error, "Bad Gateway")
+	child.End()
+	parent.End()
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	col.mu.Lock()
+	body := col.bodies[0]
+	col.mu.Unlock()
+
+	td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(body)
+	if err != nil {
+		t.Fatalf("the collector's decoder refuses the export: %v\n%s", err, body)
+	}
+	if td.SpanCount() != 2 {
+		t.Fatalf("%d spans decoded, want 2", td.SpanCount())
+	}
+	rs := td.ResourceSpans().At(0)
+	if v, _ := rs.Resource().Attributes().Get("service.name"); v.Str() != "svc" {
+		t.Fatalf("service.name %q", v.Str())
+	}
+	ss := rs.ScopeSpans().At(0)
+	if ss.Scope().Name() != tracing.ScopeName {
+		t.Fatalf("scope %q", ss.Scope().Name())
+	}
+	got := map[string]ptrace.Span{}
+	for i := 0; i < ss.Spans().Len(); i++ {
+		got[ss.Spans().At(i).Name()] = ss.Spans().At(i)
+	}
+	p, c := got["GET /connection/{connectionId}"], got["oauth POST example.com"]
+	psc, csc := parent.SpanContext(), child.SpanContext()
+	if [16]byte(p.TraceID()) != [16]byte(psc.TraceID()) || [8]byte(p.SpanID()) != [8]byte(psc.SpanID()) ||
+		[8]byte(c.ParentSpanID()) != [8]byte(psc.SpanID()) || [8]byte(c.SpanID()) != [8]byte(csc.SpanID()) {
+		t.Fatalf("ids lost: parent %s/%s child %s parent-of-child %s", p.TraceID(), p.SpanID(), c.SpanID(), c.ParentSpanID())
+	}
+	if p.Kind() != ptrace.SpanKindServer || c.Kind() != ptrace.SpanKindClient {
+		t.Fatalf("kinds %v, %v", p.Kind(), c.Kind())
+	}
+	if c.Status().Code() != ptrace.StatusCodeError || c.Status().Message() != "Bad Gateway" {
+		t.Fatalf("status %v %q", c.Status().Code(), c.Status().Message())
+	}
+	if c.StartTimestamp().AsTime().IsZero() || c.EndTimestamp().AsTime().Before(c.StartTimestamp().AsTime()) {
+		t.Fatalf("times %v – %v", c.StartTimestamp(), c.EndTimestamp())
+	}
+	attrs := c.Attributes()
+	if v, _ := attrs.Get("http.response.status_code"); v.Int() != 502 {
+		t.Fatalf("int attribute %v", v.AsRaw())
+	}
+	if v, _ := attrs.Get("b"); !v.Bool() {
+		t.Fatalf("bool attribute %v", v.AsRaw())
+	}
+	if v, _ := attrs.Get("f"); v.Double() != 0.5 {
+		t.Fatalf("double attribute %v", v.AsRaw())
+	}
+	if v, _ := attrs.Get("ss"); v.Slice().Len() != 1 || v.Slice().At(0).Str() != "x" {
+		t.Fatalf("slice attribute %v", v.AsRaw())
+	}
+	if c.Events().Len() != 1 || c.Events().At(0).Name() != "retry" {
+		t.Fatalf("events %d", c.Events().Len())
 	}
 }
