@@ -79,25 +79,36 @@ func forEachBenchDriver(b *testing.B, fn func(b *testing.B, h http.Handler)) {
 
 // BenchmarkTokenFetch is GET /connection/:id over random connections.
 func BenchmarkTokenFetch(b *testing.B) {
-	forEachBenchDriver(b, func(b *testing.B, h http.Handler) {
-		reqs := make([]*http.Request, benchConnections)
-		for i := range reqs {
-			reqs[i] = httptest.NewRequest("GET", fmt.Sprintf("/connection/user-%04d?provider_config_key=gh", i), nil)
-			reqs[i].Header.Set("Authorization", "Bearer "+benchSecret)
-		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			rng := rand.New(rand.NewPCG(rand.Uint64(), 1))
-			for pb.Next() {
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, reqs[rng.IntN(len(reqs))])
-				if rec.Code != http.StatusOK {
-					b.Errorf("status %d: %s", rec.Code, rec.Body)
-					return
-				}
+	forEachBenchDriver(b, benchTokenFetch)
+}
+
+// BenchmarkTokenFetchTraced is the token fetch on SQLite with tracing on:
+// every request sampled, its span exported to a local collector that
+// discards it — the cost of a span per request.
+func BenchmarkTokenFetchTraced(b *testing.B) {
+	col := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
+	b.Cleanup(col.Close)
+	benchTokenFetch(b, benchServer(b, map[string]string{"NANGO_DATA_DIR": b.TempDir(), "OTEL_EXPORTER_OTLP_ENDPOINT": col.URL}))
+}
+
+func benchTokenFetch(b *testing.B, h http.Handler) {
+	reqs := make([]*http.Request, benchConnections)
+	for i := range reqs {
+		reqs[i] = httptest.NewRequest("GET", fmt.Sprintf("/connection/user-%04d?provider_config_key=gh", i), nil)
+		reqs[i].Header.Set("Authorization", "Bearer "+benchSecret)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		rng := rand.New(rand.NewPCG(rand.Uint64(), 1))
+		for pb.Next() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, reqs[rng.IntN(len(reqs))])
+			if rec.Code != http.StatusOK {
+				b.Errorf("status %d: %s", rec.Code, rec.Body)
+				return
 			}
-		})
+		}
 	})
 }
 
