@@ -105,6 +105,10 @@ func TestTracingEndToEnd(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || string(b) != "upstream" {
 		t.Fatalf("proxy answered %d %q", resp.StatusCode, b)
 	}
+	// The caller can read the whole answer before the handler (and the
+	// middleware ending its span) has returned: stop the HTTP server first,
+	// which waits for its handlers, as nango serve's shutdown does.
+	ts.Close()
 	closed = true
 	if err := srv.Close(); err != nil { // flushes the queued spans
 		t.Fatal(err)
