@@ -430,12 +430,18 @@ func TestMetricsAfterFlowRefreshAndProxy(t *testing.T) {
 		sc := newScenario()
 		sc.run(t, s, p)
 
-		// The proxy writes its activity entry in the background.
+		// The proxied call is observed as it ends and its request when the
+		// middleware returns, both of which can come after the caller has
+		// its answer; a counter and its histogram are two updates a scrape
+		// can fall between. Wait for all three (the request's series is
+		// updated last, after the in-flight gauge).
 		var text string
 		deadline := time.Now().Add(10 * time.Second)
 		for {
 			text = scrapeMetrics(t, s)
-			if metricValue(text, `nango_proxy_requests_total{provider="ops-oauth",status="200"}`) >= 1 || time.Now().After(deadline) {
+			if (metricValue(text, `nango_proxy_requests_total{provider="ops-oauth",status="200"}`) >= 1 &&
+				metricValue(text, `nango_proxy_request_duration_seconds_count{provider="ops-oauth"}`) >= 1 &&
+				metricValue(text, `nango_http_request_duration_seconds_count{method="GET",route="/proxy/"}`) >= 1) || time.Now().After(deadline) {
 				break
 			}
 			time.Sleep(20 * time.Millisecond)
