@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nango-go/nango/client"
 	"github.com/nango-go/nango/internal/config"
@@ -359,11 +360,19 @@ func TestOneLogLinePerRequestWithoutQuery(t *testing.T) {
 	if resp.Header.Get("X-Request-Id") != "req-42" {
 		t.Errorf("request id not echoed: %q", resp.Header.Get("X-Request-Id"))
 	}
+	// The line is written as the middleware returns, which can be after
+	// the client has read the answer: wait for it a little.
 	var lines []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(inst.logs.String()), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" && m["request_id"] == "req-42" {
-			lines = append(lines, m)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		lines = lines[:0]
+		for _, l := range strings.Split(strings.TrimSpace(inst.logs.String()), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" && m["request_id"] == "req-42" {
+				lines = append(lines, m)
+			}
+		}
+		if len(lines) > 0 || time.Now().After(deadline) {
+			break
 		}
 	}
 	if len(lines) != 1 {
