@@ -54,16 +54,11 @@ func (a *activityLog) add(e store.Activity) {
 // batchMax bounds the entries written together.
 const batchMax = 256
 
-// ActivityBatcher is implemented by stores that can append several activity
-// entries in one transaction; the proxy then writes its queued entries in
-// batches (one commit for many calls) instead of one by one.
-type ActivityBatcher interface {
-	AddActivities(ctx context.Context, entries []store.Activity) error
-}
-
+// run writes the queued entries in batches: a store that can append
+// several in one transaction (store.ActivityBatcher) commits once for many
+// calls instead of once per call.
 func (a *activityLog) run() {
 	defer close(a.done)
-	batcher, _ := a.st.(ActivityBatcher)
 	batch := make([]store.Activity, 0, batchMax)
 	for e := range a.ch {
 		batch = append(batch[:0], e)
@@ -79,23 +74,15 @@ func (a *activityLog) run() {
 				break more
 			}
 		}
-		a.write(batcher, batch)
+		a.write(batch)
 	}
 }
 
-func (a *activityLog) write(batcher ActivityBatcher, batch []store.Activity) {
+func (a *activityLog) write(batch []store.Activity) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if batcher != nil && len(batch) > 1 {
-		if err := batcher.AddActivities(ctx, batch); err != nil {
-			a.log.Warn("proxy: activity entries could not be written", "entries", len(batch), "err", err)
-		}
-		return
-	}
-	for i := range batch {
-		if err := a.st.AddActivity(ctx, &batch[i]); err != nil {
-			a.log.Warn("proxy: activity entry could not be written", "err", err)
-		}
+	if err := store.AddActivities(ctx, a.st, batch); err != nil {
+		a.log.Warn("proxy: activity entries could not be written", "entries", len(batch), "err", err)
 	}
 }
 

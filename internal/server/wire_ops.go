@@ -24,7 +24,8 @@ import (
 
 // Operations wiring (issue 9): Prometheus metrics, anonymous telemetry,
 // /ready and the request instrumentation. Open calls openOps right after the
-// store is migrated; routes calls registerOps and instrument.
+// store is migrated; routes calls registerOps, and the middleware
+// (middleware.go) calls observeRequest.
 //
 // Metrics and telemetry observe the server from two places only: the HTTP
 // middleware (route pattern, status, duration) and a store.Store decorator
@@ -306,16 +307,7 @@ func (o *opsStore) AddActivity(ctx context.Context, a *store.Activity) error {
 // (store.ActivityBatcher: the proxy's background activity log uses it) and
 // feeds each to the metrics and telemetry as AddActivity does.
 func (o *opsStore) AddActivities(ctx context.Context, entries []store.Activity) error {
-	var err error
-	if b, ok := o.Store.(store.ActivityBatcher); ok {
-		err = b.AddActivities(ctx, entries)
-	} else {
-		for i := range entries {
-			if e := o.Store.AddActivity(ctx, &entries[i]); e != nil && err == nil {
-				err = e
-			}
-		}
-	}
+	err := store.AddActivities(ctx, o.Store, entries)
 	for _, a := range entries {
 		o.metrics.ObserveActivity(a)
 		if a.Action == metrics.ActionOAuth && a.Success {

@@ -48,13 +48,5 @@ func (p proxyStore) GetIntegration(ctx context.Context, key string) (store.Integ
 
 // AddActivities writes the entries in one batch when the store can.
 func (p proxyStore) AddActivities(ctx context.Context, entries []store.Activity) error {
-	if b, ok := p.Store.(store.ActivityBatcher); ok {
-		return b.AddActivities(ctx, entries)
-	}
-	for i := range entries {
-		if err := p.Store.AddActivity(ctx, &entries[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return store.AddActivities(ctx, p.Store, entries)
 }

@@ -734,17 +734,9 @@ func (t *trackedStore) PoolStats() []store.PoolStats {
 }
 
 // AddActivities forwards to the driver's batch write when it has one
-// (store.ActivityBatcher), else writes the entries one by one.
+// (store.AddActivities).
 func (t *trackedStore) AddActivities(ctx context.Context, entries []store.Activity) error {
-	if b, ok := t.Store.(store.ActivityBatcher); ok {
-		return b.AddActivities(ctx, entries)
-	}
-	for i := range entries {
-		if err := t.Store.AddActivity(ctx, &entries[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return store.AddActivities(ctx, t.Store, entries)
 }
 
 // --- encodings -------------------------------------------------------------

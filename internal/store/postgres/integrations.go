@@ -19,13 +19,12 @@ const (
 	notifyConnection  = `LATERAL (SELECT pg_notify(@channel, json_build_object('t', 'connection', 'k', w.provider_config_key, 'c', w.connection_id)::text)) n`
 )
 
-func (s *Store) scanIntegration(row pgx.Row, extra ...any) (store.Integration, error) {
+func (s *Store) scanIntegration(row pgx.Row) (store.Integration, error) {
 	var (
 		in            store.Integration
 		keyID, sealed string
 	)
-	dest := append([]any{&in.ID, &in.Key, &in.Provider, &in.ClientID, &in.Scopes, &in.CreatedAt, &in.UpdatedAt, &keyID, &sealed}, extra...)
-	if err := row.Scan(dest...); err != nil {
+	if err := row.Scan(&in.ID, &in.Key, &in.Provider, &in.ClientID, &in.Scopes, &in.CreatedAt, &in.UpdatedAt, &keyID, &sealed); err != nil {
 		return in, dbErr(err)
 	}
 	in.CreatedAt, in.UpdatedAt = in.CreatedAt.UTC(), in.UpdatedAt.UTC()

@@ -13,14 +13,13 @@ const integrationCols = `id, unique_key, provider, client_id, scopes, created_at
 
 type scanner interface{ Scan(dest ...any) error }
 
-func (s *Store) scanIntegration(row scanner, extra ...any) (store.Integration, error) {
+func (s *Store) scanIntegration(row scanner) (store.Integration, error) {
 	var (
 		in               store.Integration
 		created, updated int64
 		keyID, sealed    string
 	)
-	dest := append([]any{&in.ID, &in.Key, &in.Provider, &in.ClientID, &in.Scopes, &created, &updated, &keyID, &sealed}, extra...)
-	if err := row.Scan(dest...); err != nil {
+	if err := row.Scan(&in.ID, &in.Key, &in.Provider, &in.ClientID, &in.Scopes, &created, &updated, &keyID, &sealed); err != nil {
 		return in, dbErr(err)
 	}
 	in.CreatedAt, in.UpdatedAt = fromMicros(created), fromMicros(updated)
