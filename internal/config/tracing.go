@@ -38,6 +38,18 @@ type OTLPHeader struct {
 var Samplers = []string{"parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio",
 	"always_on", "always_off", "traceidratio"}
 
+// tracesURL appends the OTLP traces path to a collector's base URL (its
+// own path kept, its query left where it is).
+func tracesURL(base string) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("%q is not an absolute http(s) URL", base)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
+	u.RawPath = ""
+	return u.String(), nil
+}
+
 // parseOTLPHeaders parses the W3C-baggage-like list of
 // OTEL_EXPORTER_OTLP_HEADERS: name=value pairs separated by commas, values
 // percent-encoded. Its errors never quote a value (they are secrets).

@@ -25,6 +25,7 @@ func TestTracingVariables(t *testing.T) {
 		{"base URL gets /v1/traces", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318/"}, "http://collector:4318/v1/traces"},
 		{"traces endpoint as given, and wins", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318",
 			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://b.example/otlp/spans"}, "https://b.example/otlp/spans"},
+		{"base path kept, query after the traces path", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example/otlp?tenant=a"}, "https://otel.example/otlp/v1/traces?tenant=a"},
 		{"empty is unset", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": " "}, ""},
 		{"SDK disabled", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318", "OTEL_SDK_DISABLED": "true"}, ""},
 	}

@@ -326,7 +326,7 @@ var vars = []*variable{
 			}
 			u, err := parseHTTPURL(v)
 			if err == nil {
-				c.Tracing.Endpoint = u + "/v1/traces"
+				c.Tracing.Endpoint, err = tracesURL(u)
 			}
 			return err
 		}},

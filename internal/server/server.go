@@ -67,11 +67,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, e
 	// Tracing (OTEL_*): closed after everything that starts spans, so
 	// their last spans are flushed.
 	v, _ := version.Info()
-	tracer, shutdownTracing, err := tracing.Setup(cfg.Tracing, v, log, tracing.Options{})
-	if err != nil {
-		_ = s.Close()
-		return nil, err
-	}
+	tracer, shutdownTracing := tracing.Setup(cfg.Tracing, v, log, tracing.Options{})
 	s.tracer = tracer
 	s.closers = append(s.closers, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

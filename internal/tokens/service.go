@@ -253,9 +253,11 @@ func (s *Service) get(ctx context.Context, providerConfigKey, connectionID strin
 		return store.Connection{}, nil, err
 	}
 	stats.Provider = in.Provider
-	d := dueInputsOf(g.conn)
-	if !g.loaded {
-		d = g.e.due
+	var d dueInputs
+	if g.loaded {
+		d = dueInputsOf(g.conn)
+	} else {
+		d = g.e.due // a hit: the inputs kept beside the answer
 	}
 	if d.typ != store.OAuth2 && d.typ != store.OAuth2CC {
 		return s.answer(ctx, &g, enc)

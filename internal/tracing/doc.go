@@ -6,8 +6,9 @@
 //
 // Tracing is on only when configuration names a collector
 // (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT).
-// Off, Setup installs nothing, Enabled reports false and the helpers return
-// at once: the request path pays one atomic load.
+// Off, Setup returns a nil *Tracer and installs nothing; its methods and
+// the Finish functions return at once: the request path pays one nil
+// check.
 //
 // Spans carry what metrics carry (route patterns, methods, statuses,
 // provider template names, host names, attempt numbers) plus the request

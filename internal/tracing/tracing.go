@@ -46,9 +46,9 @@ type Options struct {
 // exported in the background; shutdown flushes what is queued within its
 // context's deadline. Export failures are logged at warn level, at most
 // once a minute, without header values.
-func Setup(cfg config.Tracing, version string, log *slog.Logger, o Options) (*Tracer, func(context.Context) error, error) {
+func Setup(cfg config.Tracing, version string, log *slog.Logger, o Options) (*Tracer, func(context.Context) error) {
 	if cfg.Endpoint == "" && o.Exporter == nil {
-		return nil, func(context.Context) error { return nil }, nil
+		return nil, func(context.Context) error { return nil }
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -78,7 +78,7 @@ func Setup(cfg config.Tracing, version string, log *slog.Logger, o Options) (*Tr
 	otel.SetErrorHandler(throttledHandler(log, time.Minute))
 	t := &Tracer{t: tp.Tracer(ScopeName), prop: propagation.TraceContext{}}
 	log.Info("tracing on: spans exported as OTLP/HTTP JSON", "endpoint", exporterDisplay(exp), "sampler", cfg.Sampler)
-	return t, tp.Shutdown, nil
+	return t, tp.Shutdown
 }
 
 func exporterDisplay(exp sdktrace.SpanExporter) string {
